@@ -1,0 +1,46 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+SITE_URL ?= http://127.0.0.1:$(PORT)
+# honcho gives each process its own PORT, so the web port travels as WEB_PORT.
+export WEB_PORT := $(PORT)
+export SITE_URL
+
+.PHONY: run test install migrate demo bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py load_demo
+
+## Set up and start web, Celery worker and Celery beat together (Ctrl-C stops all).
+run: demo
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/honcho -f Procfile.dev start
+
+## The whole test suite.
+test: install
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/pytest
+
+## Load 1,000 published apps into PostgreSQL and measure the store under gunicorn.
+bench: install
+	$(BIN)/python bench/run.py
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf var/broker var/staticfiles

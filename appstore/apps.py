@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AppstoreConfig(AppConfig):
+    name = "appstore"
+    verbose_name = "App Store"

@@ -1,0 +1,15 @@
+from .models import ListingVersion, VersionState
+from .selectors.partners import current_membership
+
+
+def portal(request) -> dict:
+    """Current partner for the header; the review count for App managers."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    context = {"current_membership": current_membership(request),
+               "memberships": getattr(request, "_memberships", [])}
+    if user.is_app_manager:
+        context["review_queue_count"] = ListingVersion.objects.filter(
+            state=VersionState.PENDING).count()
+    return context

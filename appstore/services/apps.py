@@ -1,0 +1,141 @@
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from audit import services as audit
+from tenants.models import Environment
+
+from ..models import App, AppTemplate, ListingVersion, Partner, PartnerMember
+from ..permissions import require_app_permission, require_partner_permission
+from .listings import refresh_search_text
+
+NATIVE_REDIRECT_PATTERN = r"^http://127.0.0.1\:\d{4,10}$"
+
+# Defaults each wizard template sets (SPEC §3).
+TEMPLATE_DEFAULTS: dict[str, dict] = {
+    AppTemplate.WEB: {"api_endpoints": ["WebAPI"], "agents": ["Webhook"], "claims": []},
+    AppTemplate.NATIVE: {"api_endpoints": ["WebAPI"], "agents": ["Webhook"], "claims": [],
+                         "is_native": True, "redirect_urls": NATIVE_REDIRECT_PATTERN},
+    AppTemplate.SERVER_TO_SERVER: {"api_endpoints": ["WebAPI", "Services88"],
+                                   "agents": ["Webhook"], "claims": ["SystemToken"]},
+    AppTemplate.ERP_QUOTE: {"api_endpoints": ["WebAPI", "Services88"],
+                            "agents": ["ErpSync", "Webhook"], "claims": ["SystemToken"]},
+    AppTemplate.EMPTY: {"api_endpoints": ["WebAPI", "Services88"], "agents": ["Webhook"],
+                        "claims": []},
+}
+STANDARD_ONLY_TEMPLATES = {AppTemplate.ERP_QUOTE}
+
+# Fields a partner may change; the rest of App's settings are staff-only.
+PARTNER_SETTINGS = ("name", "seo_name", "technical_contact", "error_report_emails",
+                    "uninstall_report_emails")
+STAFF_SETTINGS = ("hidden_from_our_apps", "is_custom", "is_beta", "partner", "developed_by")
+
+
+def unique_app_seo_name(partner: Partner, name: str, exclude_pk: int | None = None) -> str:
+    base = slugify(name)[:56] or "app"
+    taken = set(App.objects.filter(partner=partner, seo_name__startswith=base)
+                .exclude(pk=exclude_pk).values_list("seo_name", flat=True))
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def name_taken(name: str, exclude_pk: int | None = None) -> bool:
+    return App.objects.filter(name__iexact=name.strip()).exclude(pk=exclude_pk).exists()
+
+
+def _settings_snapshot(app: App) -> dict:
+    return {
+        "name": app.name, "seo_name": app.seo_name,
+        "technical_contact": app.technical_contact.email if app.technical_contact else None,
+        "error_report_emails": app.error_report_emails,
+        "uninstall_report_emails": app.uninstall_report_emails,
+        "hidden_from_our_apps": app.hidden_from_our_apps, "is_custom": app.is_custom,
+        "is_beta": app.is_beta, "partner": app.partner.seo_name,
+        "developed_by": app.developed_by.seo_name if app.developed_by else None,
+    }
+
+
+@transaction.atomic
+def create_app(*, actor, partner: Partner, name: str, template: str, is_custom: bool = False,
+               technical_contact=None, redirect_urls: str = "", erp_endpoint_url: str = "",
+               quote_endpoint_url: str = "") -> App:
+    """The create wizard: apply the template's defaults and open the first listing draft."""
+    require_partner_permission(user=actor, partner=partner, permission="app_store")
+    if template not in AppTemplate.values:
+        raise ValidationError({"template": "Choose one of the templates."})
+    if is_custom and template in STANDARD_ONLY_TEMPLATES:
+        raise ValidationError({"is_custom": "The ERP sync & quote template is for standard apps only."})
+    if name_taken(name):
+        raise ValidationError({"name": "An app with this name already exists in the store."})
+    contact = technical_contact or actor
+    if not PartnerMember.objects.filter(partner=partner, user=contact).exists():
+        raise ValidationError({"technical_contact": "The technical contact must be a member of the partner."})
+
+    defaults = TEMPLATE_DEFAULTS[template]
+    app = App(
+        partner=partner, name=name.strip(), seo_name=unique_app_seo_name(partner, name),
+        template=template, is_custom=is_custom, technical_contact=contact,
+        error_report_emails=contact.email,
+        api_endpoints=defaults["api_endpoints"], agents=defaults["agents"],
+        claims=defaults["claims"], is_native=defaults.get("is_native", False),
+        redirect_urls=defaults.get("redirect_urls", redirect_urls.strip()),
+        erp_endpoint_url=erp_endpoint_url, quote_endpoint_url=quote_endpoint_url,
+        is_beta=not is_custom,
+    )
+    app.full_clean()
+    app.save()
+    ListingVersion.objects.create(
+        app=app, environment=Environment.objects.get(code=settings.STORE_ENVIRONMENT),
+        label="1.0", created_by=actor,
+    )
+    audit.record(event_type="app_created", actor=actor, partner=partner, app=app,
+                 message=f"App {app.name} created from the {app.get_template_display()} template",
+                 changes={"name": [None, app.name], "template": [None, app.template],
+                          "is_custom": [None, app.is_custom]})
+    return app
+
+
+@transaction.atomic
+def update_app_settings(*, actor, app: App, **changes) -> App:
+    """Change an app's settings; staff-only fields need an App manager."""
+    if not getattr(actor, "is_app_manager", False):
+        require_app_permission(user=actor, app=app, permission="app_store")
+    staff_fields = set(changes) & set(STAFF_SETTINGS)
+    if staff_fields and not getattr(actor, "is_app_manager", False):
+        raise PermissionDenied("Only platform staff may change " + ", ".join(sorted(staff_fields)) + ".")
+    unknown = set(changes) - set(PARTNER_SETTINGS) - set(STAFF_SETTINGS)
+    if unknown:
+        raise ValueError(f"Unknown app settings: {sorted(unknown)}")
+    if "name" in changes and name_taken(changes["name"], exclude_pk=app.pk):
+        raise ValidationError({"name": "An app with this name already exists in the store."})
+    if "seo_name" in changes and App.objects.filter(
+            partner=app.partner, seo_name=changes["seo_name"]).exclude(pk=app.pk).exists():
+        raise ValidationError({"seo_name": "Another app of this partner uses this SEO name."})
+    contact = changes.get("technical_contact")
+    if contact is not None and not PartnerMember.objects.filter(
+            partner=changes.get("partner", app.partner), user=contact).exists():
+        raise ValidationError({"technical_contact": "The technical contact must be a member of the partner."})
+
+    before = _settings_snapshot(app)
+    for field, value in changes.items():
+        setattr(app, field, value)
+    app.full_clean()
+    app.save()
+    after = _settings_snapshot(app)
+    changed = audit.diff(before, after)
+    if changed:
+        if "technical_contact" in changed:
+            audit.record(event_type="app_technical_contact_changed", actor=actor,
+                         partner=app.partner, app=app,
+                         changes={"technical_contact": changed["technical_contact"]})
+        if "partner" in changed:
+            audit.record(event_type="app_ownership_changed", actor=actor, partner=app.partner,
+                         app=app, changes={"partner": changed["partner"]})
+        audit.record(event_type="app_settings_changed", actor=actor, partner=app.partner, app=app,
+                     message=f"Settings of {app.name} changed", changes=changed)
+        if {"name", "partner"} & set(changed):
+            refresh_search_text(apps=[app])
+    return app

@@ -1,0 +1,388 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit import services as audit
+from audit.models import AuditEntry
+from tenants.models import Environment
+
+from .. import richtext
+from ..images import check_listing_image
+from ..models import (
+    App,
+    ImageKind,
+    LinkKind,
+    ListingImage,
+    ListingLink,
+    ListingVersion,
+    ListingVideo,
+    VersionState,
+)
+from ..permissions import require_app_manager, require_app_permission
+from ..tasks import notify_listing_requested, notify_listing_reviewed
+
+OPEN_STATES = (VersionState.DRAFT, VersionState.PENDING, VersionState.REJECTED)
+MAX_ABOUT_WORDS = 200
+MAX_KEY_FEATURES = 10
+MIN_IMAGES = 3
+META_DESCRIPTION_LENGTH = (50, 160)
+
+# The listing's own fields, as a form edits them (relations are passed separately).
+LISTING_FIELDS = (
+    "label", "header", "about", "key_features", "whats_new", "is_free", "lowest_price_eur",
+    "price_model", "startup_cost", "consultancy", "terms_url", "supported_plans",
+    "install_steps", "requirements", "meta_description", "keywords",
+)
+
+
+# ---------------------------------------------------------------- reading helpers
+
+def snapshot(listing: ListingVersion) -> dict:
+    """Everything a reviewer compares, as plain JSON-able values."""
+    data = {field: getattr(listing, field) for field in LISTING_FIELDS}
+    data["lowest_price_eur"] = str(listing.lowest_price_eur) if listing.lowest_price_eur else None
+    data["categories"] = sorted(c.name for c in listing.categories.all())
+    data["languages"] = sorted(lang.name for lang in listing.languages.all())
+    data["markets"] = sorted(m.name for m in listing.markets.all())
+    data["links"] = {link.kind: f"{link.label} → {link.url}" for link in listing.links.all()}
+    data["videos"] = [f"{v.youtube_id}: {v.description}" for v in listing.videos.all()]
+    data["images"] = [f"{img.get_kind_display()}: {img.alt_text} ({img.width}×{img.height})"
+                      for img in listing.images.all()]
+    return data
+
+
+def missing_for_publish(listing: ListingVersion) -> list[str]:
+    """What still blocks a publish request, one message per field, in form order."""
+    missing: list[str] = []
+    if not listing.header.strip():
+        missing.append("Short header is required.")
+    if not richtext.plain_text(listing.about):
+        missing.append("About is required.")
+    elif richtext.word_count(listing.about) > MAX_ABOUT_WORDS:
+        missing.append(f"About has more than {MAX_ABOUT_WORDS} words.")
+    if not listing.key_features:
+        missing.append("Key features: add at least one.")
+    elif len(listing.key_features) > MAX_KEY_FEATURES:
+        missing.append(f"Key features: at most {MAX_KEY_FEATURES}.")
+    if not listing.categories.exists():
+        missing.append("Categories: choose at least one.")
+    if not listing.languages.exists():
+        missing.append("Languages: choose at least one.")
+    if not listing.markets.exists():
+        missing.append("Markets: choose at least one.")
+    kinds = [img.kind for img in listing.images.all()]
+    if ImageKind.HOME_ICON not in kinds:
+        missing.append("Home icon is required.")
+    if ImageKind.DETAIL_ICON not in kinds:
+        missing.append("Detail icon is required.")
+    if ImageKind.SCREENSHOT not in kinds:
+        missing.append("Screenshots: add at least one.")
+    if len(kinds) < MIN_IMAGES:
+        missing.append(f"Images: at least {MIN_IMAGES} in all (icons and screenshots).")
+    if not listing.is_free:
+        if listing.lowest_price_eur is None:
+            missing.append("Lowest starting price is required for an app that is not free.")
+        if not listing.price_model or listing.price_model == "free":
+            missing.append("Price model is required for an app that is not free.")
+    if not listing.terms_url:
+        missing.append("Terms and conditions URL is required.")
+    if not listing.supported_plans.strip():
+        missing.append("Supported plans are required.")
+    if not listing.install_steps:
+        missing.append("How to install: add at least one step.")
+    if not listing.requirements.strip():
+        missing.append("Requirements are required.")
+    low, high = META_DESCRIPTION_LENGTH
+    if not (low <= len(listing.meta_description.strip()) <= high):
+        missing.append(f"SEO meta description must be {low}–{high} characters.")
+    if not listing.keywords.strip():
+        missing.append("Keywords are required.")
+    if not listing.links.filter(kind=LinkKind.INSTALL).exists():
+        missing.append("Install link (the green button) is required.")
+    return missing
+
+
+def build_search_text(listing: ListingVersion) -> str:
+    app = listing.app
+    parts = [app.name, listing.header, richtext.plain_text(listing.about),
+             " ".join(listing.key_features), app.partner.name, listing.keywords]
+    return " ".join(p for p in parts if p)
+
+
+# ---------------------------------------------------------------- writes
+
+def _require_editable(listing: ListingVersion) -> None:
+    if not listing.is_editable:
+        raise ValidationError(
+            f"Version {listing.label} is {listing.get_state_display().lower()} and cannot be changed."
+        )
+
+
+@transaction.atomic
+def create_listing_version(*, actor, app: App, label: str = "") -> ListingVersion:
+    """Open a new draft that copies the latest version; one open version at a time."""
+    require_app_permission(user=actor, app=app, permission="app_store")
+    if app.listing_versions.filter(state__in=OPEN_STATES).exists():
+        raise ValidationError("Finish the open version (draft, pending or rejected) first.")
+    source = app.listing_versions.order_by("-created_at", "-id").first()
+    if source is None:
+        listing = ListingVersion.objects.create(
+            app=app, environment=Environment.objects.get(code=settings.STORE_ENVIRONMENT),
+            label=label or "1.0", created_by=actor)
+    else:
+        listing = _copy(source, label=label or _next_label(source.label), actor=actor)
+    audit.record(event_type="listing_version_created", actor=actor, partner=app.partner, app=app,
+                 message=f"Listing version {listing.label} created",
+                 changes={"label": [None, listing.label]})
+    return listing
+
+
+def _next_label(label: str) -> str:
+    head, _, tail = label.rpartition(".")
+    if tail.isdigit():
+        return f"{head}.{int(tail) + 1}" if head else str(int(tail) + 1)
+    return f"{label}.1"
+
+
+def _copy(source: ListingVersion, *, label: str, actor) -> ListingVersion:
+    listing = ListingVersion.objects.create(
+        app=source.app, environment=source.environment, label=label, created_by=actor,
+        **{f: getattr(source, f) for f in LISTING_FIELDS if f != "label"},
+    )
+    listing.categories.set(source.categories.all())
+    listing.languages.set(source.languages.all())
+    listing.markets.set(source.markets.all())
+    ListingLink.objects.bulk_create(
+        ListingLink(listing=listing, kind=x.kind, url=x.url, label=x.label)
+        for x in source.links.all())
+    ListingVideo.objects.bulk_create(
+        ListingVideo(listing=listing, youtube_id=x.youtube_id, description=x.description,
+                     position=x.position) for x in source.videos.all())
+    # Stored files are shared between versions; they are never rewritten in place.
+    ListingImage.objects.bulk_create(
+        ListingImage(listing=listing, kind=x.kind, image=x.image.name, width=x.width,
+                     height=x.height, alt_text=x.alt_text, position=x.position)
+        for x in source.images.all())
+    return listing
+
+
+@transaction.atomic
+def update_listing(*, actor, listing: ListingVersion, fields: dict, categories=None,
+                   languages=None, markets=None, links: dict[str, dict] | None = None,
+                   videos: list[dict] | None = None) -> ListingVersion:
+    """Save a draft (or rejected) version. ``links`` maps kind -> {url, label}; empty url removes."""
+    require_app_permission(user=actor, app=listing.app, permission="app_store")
+    _require_editable(listing)
+    before = snapshot(listing)
+    unknown = set(fields) - set(LISTING_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown listing fields: {sorted(unknown)}")
+    for field, value in fields.items():
+        if field == "about":
+            value = richtext.sanitize(value)
+        setattr(listing, field, value)
+    if listing.is_free:
+        listing.price_model = "free"
+    listing.full_clean(exclude=["app", "environment"])
+    listing.save()
+    if categories is not None:
+        listing.categories.set(categories)
+    if languages is not None:
+        listing.languages.set(languages)
+    if markets is not None:
+        listing.markets.set(markets)
+    if links is not None:
+        for kind in LinkKind.values:
+            entry = links.get(kind) or {}
+            if entry.get("url"):
+                ListingLink.objects.update_or_create(
+                    listing=listing, kind=kind,
+                    defaults={"url": entry["url"], "label": entry.get("label") or
+                              LinkKind(kind).label.split(" (")[0]})
+            else:
+                listing.links.filter(kind=kind).delete()
+    if videos is not None:
+        listing.videos.all().delete()
+        ListingVideo.objects.bulk_create(
+            ListingVideo(listing=listing, youtube_id=v["youtube_id"],
+                         description=v["description"], position=i)
+            for i, v in enumerate(videos))
+    changes = audit.diff(before, snapshot(listing))
+    if changes:
+        audit.record(event_type="listing_version_updated", actor=actor, partner=listing.app.partner,
+                     app=listing.app, message=f"Listing version {listing.label} saved",
+                     changes=changes)
+    return listing
+
+
+@transaction.atomic
+def add_image(*, actor, listing: ListingVersion, kind: str, upload, alt_text: str) -> ListingImage:
+    """Check and store an image; an icon replaces the one of its kind, screenshots append."""
+    require_app_permission(user=actor, app=listing.app, permission="app_store")
+    _require_editable(listing)
+    if not alt_text.strip():
+        raise ValidationError({"alt_text": "Alt text is required for every image."})
+    try:
+        check_listing_image(upload, kind)
+    except ValidationError as exc:
+        raise ValidationError({"image": exc.messages}) from exc
+    replaced = ""
+    if kind != ImageKind.SCREENSHOT:
+        old = listing.images.filter(kind=kind).first()
+        if old:
+            replaced = old.alt_text
+            old.delete()
+    position = listing.images.filter(kind=kind).count()
+    image = ListingImage(listing=listing, kind=kind, alt_text=alt_text.strip(), position=position)
+    image.image.save(upload.name, upload, save=False)
+    image.save()
+    audit.record(event_type="listing_version_updated", actor=actor, partner=listing.app.partner,
+                 app=listing.app, message=f"{image.get_kind_display()} uploaded to {listing.label}",
+                 changes={"images": [replaced or None, f"{image.get_kind_display()}: {alt_text}"]})
+    return image
+
+
+@transaction.atomic
+def update_image(*, actor, image: ListingImage, alt_text: str | None = None,
+                 move: int = 0, delete: bool = False) -> None:
+    """Edit alt text, move a screenshot up (-1) or down (+1), or remove an image."""
+    listing = image.listing
+    require_app_permission(user=actor, app=listing.app, permission="app_store")
+    _require_editable(listing)
+    label = f"{image.get_kind_display()}: {image.alt_text}"
+    if delete:
+        image.delete()
+        _renumber(listing, image.kind)
+        audit.record(event_type="listing_version_updated", actor=actor,
+                     partner=listing.app.partner, app=listing.app,
+                     message=f"Image removed from {listing.label}", changes={"images": [label, None]})
+        return
+    if alt_text is not None:
+        if not alt_text.strip():
+            raise ValidationError({"alt_text": "Alt text is required for every image."})
+        old = image.alt_text
+        image.alt_text = alt_text.strip()
+        image.save(update_fields=["alt_text"])
+        if old != image.alt_text:
+            audit.record(event_type="listing_version_updated", actor=actor,
+                         partner=listing.app.partner, app=listing.app,
+                         message=f"Alt text changed in {listing.label}",
+                         changes={"alt_text": [old, image.alt_text]})
+    if move:
+        siblings = list(listing.images.filter(kind=image.kind).order_by("position", "id"))
+        index = next(i for i, s in enumerate(siblings) if s.pk == image.pk)
+        target = index + (1 if move > 0 else -1)
+        if 0 <= target < len(siblings):
+            siblings[index], siblings[target] = siblings[target], siblings[index]
+            for position, sibling in enumerate(siblings):
+                if sibling.position != position:
+                    sibling.position = position
+                    sibling.save(update_fields=["position"])
+
+
+def _renumber(listing: ListingVersion, kind: str) -> None:
+    for position, sibling in enumerate(listing.images.filter(kind=kind).order_by("position", "id")):
+        if sibling.position != position:
+            sibling.position = position
+            sibling.save(update_fields=["position"])
+
+
+@transaction.atomic
+def request_publish(*, actor, listing: ListingVersion) -> ListingVersion:
+    """Lock a complete version and put it in the staff review queue."""
+    require_app_permission(user=actor, app=listing.app, permission="app_store")
+    listing = ListingVersion.objects.select_for_update().get(pk=listing.pk)
+    _require_editable(listing)
+    missing = missing_for_publish(listing)
+    if missing:
+        raise ValidationError(missing)
+    old_state = listing.state
+    listing.state = VersionState.PENDING
+    listing.submitted_by = actor
+    listing.submitted_at = timezone.now()
+    listing.save(update_fields=["state", "submitted_by", "submitted_at", "updated_at"])
+    audit.record(event_type="listing_version_requested", actor=actor, partner=listing.app.partner,
+                 app=listing.app, message=f"Publishing of listing {listing.label} requested",
+                 changes={"state": [old_state, listing.state]})
+    transaction.on_commit(lambda: notify_listing_requested.delay(listing.pk))
+    return listing
+
+
+@transaction.atomic
+def withdraw_request(*, actor, listing: ListingVersion) -> ListingVersion:
+    """The partner takes a pending version back to draft."""
+    require_app_permission(user=actor, app=listing.app, permission="app_store")
+    listing = ListingVersion.objects.select_for_update().get(pk=listing.pk)
+    if listing.state != VersionState.PENDING:
+        raise ValidationError("Only a pending version can be withdrawn.")
+    listing.state = VersionState.DRAFT
+    listing.save(update_fields=["state", "updated_at"])
+    audit.record(event_type="listing_version_withdrawn", actor=actor, partner=listing.app.partner,
+                 app=listing.app, message=f"Request for listing {listing.label} withdrawn",
+                 changes={"state": [VersionState.PENDING, VersionState.DRAFT]})
+    return listing
+
+
+def live_listing(app: App, environment) -> ListingVersion | None:
+    return app.listing_versions.filter(environment=environment, state=VersionState.PUBLISHED,
+                                       superseded_at__isnull=True).first()
+
+
+@transaction.atomic
+def approve_listing(*, actor, listing: ListingVersion) -> ListingVersion:
+    """Publish a pending version; the app's previous live version is superseded."""
+    require_app_manager(user=actor)
+    listing = ListingVersion.objects.select_for_update().get(pk=listing.pk)
+    if listing.state != VersionState.PENDING:
+        raise ValidationError("Only a pending version can be approved.")
+    now = timezone.now()
+    previous = live_listing(listing.app, listing.environment)
+    if previous:
+        previous.superseded_at = now
+        previous.save(update_fields=["superseded_at"])
+    listing.state = VersionState.PUBLISHED
+    listing.reviewed_by = actor
+    listing.reviewed_at = now
+    listing.published_at = now
+    listing.review_reason = ""
+    listing.search_text = build_search_text(listing)
+    listing.save()
+    audit.record(event_type="listing_version_published", actor=actor, source=AuditEntry.Source.REVIEW,
+                 partner=listing.app.partner, app=listing.app,
+                 message=f"Listing {listing.label} approved and published"
+                 + (f", superseding {previous.label}" if previous else ""),
+                 changes={"state": [VersionState.PENDING, VersionState.PUBLISHED]})
+    transaction.on_commit(lambda: notify_listing_reviewed.delay(listing.pk))
+    return listing
+
+
+@transaction.atomic
+def reject_listing(*, actor, listing: ListingVersion, reason: str) -> ListingVersion:
+    require_app_manager(user=actor)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the version is rejected; the partner sees it."})
+    listing = ListingVersion.objects.select_for_update().get(pk=listing.pk)
+    if listing.state != VersionState.PENDING:
+        raise ValidationError("Only a pending version can be rejected.")
+    listing.state = VersionState.REJECTED
+    listing.reviewed_by = actor
+    listing.reviewed_at = timezone.now()
+    listing.review_reason = reason.strip()
+    listing.save(update_fields=["state", "reviewed_by", "reviewed_at", "review_reason",
+                                "updated_at"])
+    audit.record(event_type="listing_version_rejected", actor=actor, source=AuditEntry.Source.REVIEW,
+                 partner=listing.app.partner, app=listing.app,
+                 message=f"Listing {listing.label} rejected: {listing.review_reason}",
+                 changes={"state": [VersionState.PENDING, VersionState.REJECTED]})
+    transaction.on_commit(lambda: notify_listing_reviewed.delay(listing.pk))
+    return listing
+
+
+def refresh_search_text(*, apps) -> None:
+    """Keep live listings searchable by their app's and partner's current names."""
+    for listing in ListingVersion.objects.filter(app__in=apps, state=VersionState.PUBLISHED,
+                                                 superseded_at__isnull=True).select_related("app__partner"):
+        listing.search_text = build_search_text(listing)
+        listing.save(update_fields=["search_text"])
+

@@ -1,0 +1,17 @@
+"""E-mail notifications of the review path; thin Celery wrappers around appstore.notifications."""
+
+from celery import shared_task
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_listing_requested(listing_id: int) -> int:
+    from .notifications import listing_requested
+
+    return listing_requested(listing_id=listing_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_listing_reviewed(listing_id: int) -> int:
+    from .notifications import listing_reviewed
+
+    return listing_reviewed(listing_id=listing_id)

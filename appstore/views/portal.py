@@ -1,0 +1,8 @@
+from allauth.account.views import SignupView
+
+app_name = "portal"
+urlpatterns: list = []
+
+
+class PartnerSignupView(SignupView):
+    pass

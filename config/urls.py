@@ -1,0 +1,29 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from appstore.sitemaps import SITEMAPS
+from appstore.views.portal import PartnerSignupView
+
+handler404 = "appstore.views.store.page_not_found"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    # Signing up from the portal creates a company; allauth handles the rest of the account.
+    path("accounts/signup/", PartnerSignupView.as_view(), name="account_signup"),
+    path("accounts/", include("allauth.urls")),
+    path("portal/", include("appstore.views.portal")),
+    path("review/", include("appstore.views.review")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("", include("appstore.views.store")),
+]
+
+if settings.SERVE_MEDIA:
+    urlpatterns += [
+        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    ]

@@ -1,0 +1,89 @@
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+context_identifier_validator = RegexValidator(
+    r"^Cust\d+$", "A context identifier is 'Cust' followed by digits, e.g. Cust12345."
+)
+
+
+class Environment(models.Model):
+    """One of sod (development), stage, online (production); created by a data migration."""
+
+    code = models.SlugField(max_length=16, unique=True)
+    name = models.CharField(max_length=64)
+    rank = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["rank"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class TenantState(models.IntegerChoices):
+    UNKNOWN = 0, "Unknown"
+    PROVISIONING = 1, "Provisioning"
+    RUNNING = 2, "Running"
+    DELETED = 3, "Deleted"
+    SUSPENDED = 4, "Suspended"
+    ONLINE_MAINTENANCE = 5, "OnlineMaintenance"
+    OFFLINE_MAINTENANCE = 6, "OfflineMaintenance"
+    PROVISIONING_FAILED = 8, "ProvisioningFailed"
+    DELETING = 10, "Deleting"
+    DELETE_FAILED = 11, "DeleteFailed"
+    MIGRATION_PENDING = 12, "MigrationPending"
+
+
+class Tenant(models.Model):
+    """One customer's CRM installation in one environment."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="tenants")
+    context_identifier = models.CharField(max_length=32, validators=[context_identifier_validator])
+    company_name = models.CharField(max_length=200)
+    serial = models.PositiveIntegerField()
+    state = models.PositiveSmallIntegerField(choices=TenantState.choices,
+                                             default=TenantState.PROVISIONING)
+    public_endpoint = models.URLField(blank=True)
+    webapi_url = models.URLField(blank=True)
+    version_label = models.CharField(max_length=64, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    licences = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["environment__rank", "context_identifier"]
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "context_identifier"],
+                                    name="tenant_ctx_unique_per_environment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.context_identifier} ({self.company_name})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in (TenantState.RUNNING, TenantState.ONLINE_MAINTENANCE)
+
+
+class TenantMember(models.Model):
+    """A user's account in a tenant, with the function rights that make a tenant admin."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="tenant_memberships")
+    is_general_administrator = models.BooleanField(default=False)
+    is_user_administrator = models.BooleanField(default=False)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="tenant_member_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant.context_identifier}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_general_administrator or self.is_user_administrator

@@ -1,0 +1,75 @@
+import os
+import shutil
+
+import pytest
+from django.conf import settings
+
+from accounts.services import ensure_user
+
+from .factories import PartnerMemberFactory
+
+# In CI every service is present: a missing one must fail the run, never skip it.
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _service_missing(marker: str) -> str | None:
+    if marker == "postgres" and not settings.USING_POSTGRES:
+        return "PostgreSQL not configured (set DATABASE_URL)"
+    if marker == "redis" and not settings.REDIS_URL:
+        return "Redis not configured (set REDIS_URL)"
+    if marker == "browser" and not shutil.which(CHROMIUM):
+        return f"Chromium not found at {CHROMIUM}"
+    return None
+
+
+def pytest_runtest_setup(item):
+    for marker in ("postgres", "redis", "browser"):
+        if item.get_closest_marker(marker):
+            reason = _service_missing(marker)
+            if reason:
+                if REQUIRE_SERVICES:
+                    pytest.fail(f"Required service missing in CI: {reason}")
+                pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    from config.celery import app as celery_app
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def partner_member(db):
+    """A member with every permission of a fresh partner."""
+    return PartnerMemberFactory()
+
+
+@pytest.fixture
+def other_partner_member(db):
+    return PartnerMemberFactory()
+
+
+@pytest.fixture
+def app_manager(db):
+    return ensure_user(email="reviewer@example.com", password="test-password-123",
+                       is_staff=True, app_manager=True)
+
+
+@pytest.fixture
+def partner_client(client, partner_member):
+    client.force_login(partner_member.user)
+    return client
+
+
+@pytest.fixture
+def staff_client(client, app_manager):
+    client.force_login(app_manager)
+    return client

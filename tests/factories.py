@@ -1,0 +1,159 @@
+"""Factories for tests; a complete, publishable listing is one call away."""
+
+import io
+from decimal import Decimal
+
+import factory
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from PIL import Image, ImageDraw
+
+from accounts.models import User
+from appstore.models import (
+    App,
+    AppTemplate,
+    Category,
+    ImageKind,
+    Language,
+    LinkKind,
+    ListingImage,
+    ListingLink,
+    ListingVersion,
+    Market,
+    Partner,
+    PartnerMember,
+    VersionState,
+)
+from appstore.services.listings import build_search_text
+from tenants.models import Environment, Tenant, TenantMember, TenantState
+
+PASSWORD = "test-password-123"
+
+
+def png_bytes(width: int, height: int, color: str = "#0b5d57") -> bytes:
+    img = Image.new("RGB", (width, height), color)
+    ImageDraw.Draw(img).rectangle([width // 4, height // 4, width // 2, height // 2], fill="#7ee2b8")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=False, compress_level=1)
+    return buf.getvalue()
+
+
+def png_upload(width: int, height: int, name: str = "image.png") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, png_bytes(width, height), content_type="image/png")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    full_name = factory.Faker("name")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class PartnerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Partner
+
+    name = factory.Sequence(lambda n: f"Partner {n}")
+    seo_name = factory.Sequence(lambda n: f"partner-{n}")
+
+
+class PartnerMemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PartnerMember
+
+    partner = factory.SubFactory(PartnerFactory)
+    user = factory.SubFactory(UserFactory)
+    can_login = True
+    can_read = True
+    can_app_store = True
+    can_configuration = True
+    can_users = True
+
+
+class AppFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = App
+
+    partner = factory.SubFactory(PartnerFactory)
+    name = factory.Sequence(lambda n: f"App {n}")
+    seo_name = factory.Sequence(lambda n: f"app-{n}")
+    template = AppTemplate.WEB
+
+
+def environment(code: str = "online") -> Environment:
+    return Environment.objects.get(code=code)
+
+
+class ListingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ListingVersion
+
+    app = factory.SubFactory(AppFactory)
+    environment = factory.LazyFunction(environment)
+    label = "1.0"
+    header = factory.LazyAttribute(lambda o: f"{o.app.name} keeps your CRM in step")
+    about = "<p>Connects your <b>CRM</b> with the tools your team already uses.</p>"
+    key_features = factory.LazyFunction(lambda: ["Two-way sync", "Setup in minutes"])
+    is_free = False
+    lowest_price_eur = Decimal("9.00")
+    price_model = "per_user_month"
+    terms_url = "https://partner.example.com/terms"
+    supported_plans = "Essential, Standard, Premium"
+    install_steps = factory.LazyFunction(lambda: ["Click Install", "Approve the app"])
+    requirements = "A CRM Online subscription."
+    meta_description = "A listing that is complete enough to publish in the App Store today."
+    keywords = "sync, crm"
+
+
+def complete_listing(listing: ListingVersion, *, category: str = "erp",
+                     install_url: str = "https://partner.example.com/install") -> ListingVersion:
+    """Give a listing everything a publish request needs."""
+    listing.categories.set(Category.objects.filter(slug=category))
+    listing.languages.set(Language.objects.filter(code="en"))
+    listing.markets.set(Market.objects.filter(slug="norway"))
+    ListingLink.objects.update_or_create(listing=listing, kind=LinkKind.INSTALL,
+                                         defaults={"url": install_url, "label": "Install"})
+    for kind, size in ((ImageKind.HOME_ICON, (488, 488)), (ImageKind.DETAIL_ICON, (488, 488)),
+                       (ImageKind.SCREENSHOT, (1920, 1080))):
+        if not listing.images.filter(kind=kind).exists():
+            image = ListingImage(listing=listing, kind=kind, alt_text=f"{kind} of {listing.app}")
+            image.image.save(f"{kind}.png", png_upload(*size), save=False)
+            image.save()
+    return listing
+
+
+def published_listing(*, app: App | None = None, category: str = "erp", **kwargs) -> ListingVersion:
+    listing = ListingFactory(app=app or AppFactory(), **kwargs)
+    complete_listing(listing, category=category)
+    listing.state = VersionState.PUBLISHED
+    listing.published_at = timezone.now()
+    listing.search_text = build_search_text(listing)
+    listing.save()
+    return listing
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tenant
+
+    environment = factory.LazyFunction(lambda: environment("sod"))
+    context_identifier = factory.Sequence(lambda n: f"Cust{20000 + n}")
+    company_name = factory.Faker("company")
+    serial = factory.Sequence(lambda n: 1000 + n)
+    state = TenantState.RUNNING
+
+
+class TenantMemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TenantMember
+
+    tenant = factory.SubFactory(TenantFactory)
+    user = factory.SubFactory(UserFactory)
