@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -14,9 +15,18 @@ def unique_partner_seo_name(name: str) -> str:
     return candidate
 
 
+def partner_name_taken(name: str) -> bool:
+    """Company names are unique among partners, ignoring case."""
+    return Partner.objects.filter(name__iexact=name.strip()).exists()
+
+
 @transaction.atomic
 def create_partner(*, founder, name: str, website: str = "") -> Partner:
     """A new company signs up: the founder becomes its administrator with every permission."""
+    if not name.strip():
+        raise ValidationError({"name": "Enter the company name."})
+    if partner_name_taken(name):
+        raise ValidationError({"name": "A company with this name is already registered."})
     partner = Partner.objects.create(
         name=name.strip(), seo_name=unique_partner_seo_name(name), website=website,
         administrative_contact=founder, technical_contact=founder,
