@@ -1,0 +1,66 @@
+"""Django admin for support staff: browsing and small fixes; workflows stay in the services."""
+
+from django.contrib import admin
+
+from .models import App, Category, Language, ListingVersion, Market, Partner, PartnerMember
+
+
+class PartnerMemberInline(admin.TabularInline):
+    model = PartnerMember
+    extra = 0
+    raw_id_fields = ["user"]
+    readonly_fields = ["joined_at"]
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ["name", "seo_name", "technical_contact", "created_at"]
+    search_fields = ["name", "seo_name"]
+    raw_id_fields = ["administrative_contact", "technical_contact"]
+    readonly_fields = ["created_at"]
+    inlines = [PartnerMemberInline]
+
+
+@admin.register(App)
+class AppAdmin(admin.ModelAdmin):
+    list_display = ["name", "partner", "template", "is_custom", "is_beta", "hidden_from_our_apps",
+                    "install_count"]
+    list_filter = ["template", "is_custom", "is_beta", "hidden_from_our_apps"]
+    search_fields = ["name", "seo_name", "partner__name"]
+    list_select_related = ["partner"]
+    raw_id_fields = ["partner", "developed_by", "technical_contact"]
+    readonly_fields = ["install_count", "created_at", "updated_at"]
+
+
+@admin.register(ListingVersion)
+class ListingVersionAdmin(admin.ModelAdmin):
+    list_display = ["app", "label", "environment", "state", "submitted_at", "reviewed_at",
+                    "published_at", "superseded_at", "is_featured"]
+    list_filter = ["state", "environment", "is_featured"]
+    search_fields = ["app__name", "app__partner__name", "label"]
+    list_select_related = ["app", "environment"]
+    raw_id_fields = ["app", "created_by"]
+    filter_horizontal = ["categories", "languages", "markets"]
+    # The review path owns these: approve and reject on /review/, not here.
+    readonly_fields = ["state", "submitted_by", "submitted_at", "reviewed_by", "reviewed_at",
+                       "review_reason", "published_at", "superseded_at", "search_text",
+                       "created_at", "updated_at"]
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "rank"]
+    list_editable = ["rank"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Language)
+class LanguageAdmin(admin.ModelAdmin):
+    list_display = ["name", "code"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(Market)
+class MarketAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
