@@ -103,3 +103,9 @@ def test_store_is_filled_through_the_review_path():
     assert missing_for_publish(pending) == []
     draft = ListingVersion.objects.get(state=VersionState.DRAFT)
     assert draft.whats_new and draft.app.listing_versions.filter(state=VersionState.PUBLISHED).exists()
+
+
+def test_health_check_answers_without_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert (response.status_code, response.content) == (200, b"ok")
