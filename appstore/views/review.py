@@ -80,6 +80,25 @@ def event_label(event_type: str) -> str:
     return event_type.replace("_", " ").capitalize()
 
 
+def change_text(value) -> str:
+    """One side of an audit change as readable text ("" when there was nothing)."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {change_text(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(change_text(item) for item in value)
+    return str(value)
+
+
+def change_rows(changes) -> list[tuple[str, str, str]]:
+    if not isinstance(changes, dict):
+        return []
+    return [(field, change_text(pair[0]), change_text(pair[1]))
+            if isinstance(pair, list | tuple) and len(pair) == 2 else (field, "", change_text(pair))
+            for field, pair in changes.items()]
+
+
 # ---------------------------------------------------------------- views
 
 @require_GET
@@ -171,6 +190,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     for entry in page:
         entry.partner_name = names.get(entry.partner_id, "")
         entry.event_label = event_label(entry.event_type)
+        entry.change_rows = change_rows(entry.changes)
     return render(request, "appstore/review/audit.html", {"form": form, "page": page})
 
 

@@ -39,7 +39,8 @@ def shown(response) -> list[int]:
 
 def test_staff_see_every_partners_entries_newest_first(staff_client, partners):
     acme, beta = partners
-    older = entry(acme, days_ago=2, changes={"name": ["Old name", "New name"]})
+    older = entry(acme, days_ago=2, changes={"name": ["Old name", "New name"],
+                                             "categories": [["ERP"], ["ERP", "CTI"]]})
     newer = entry(beta)
 
     response = staff_client.get(URL)
@@ -49,6 +50,7 @@ def test_staff_see_every_partners_entries_newest_first(staff_client, partners):
     html = response.content.decode()
     assert "Acme ERP" in html and "Beta Quotes" in html
     assert "Old name" in html and "New name" in html
+    assert "ERP, CTI" in html
 
 
 def test_filter_by_partner_source_event_and_dates(staff_client, partners):
