@@ -1,0 +1,38 @@
+"""Celery tasks run by a real worker that takes them from Redis."""
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core import mail
+
+from appstore.models import VersionState
+from appstore.services import listings
+from appstore.tasks import notify_listing_reviewed
+from config.celery import app as celery_app
+from tests.factories import AppFactory, ListingFactory, complete_listing
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def real_worker():
+    celery_app.conf.task_always_eager = False
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        yield
+
+
+def test_review_email_is_sent_by_a_worker_through_redis(partner_member, app_manager, real_worker):
+    app = AppFactory(partner=partner_member.partner, technical_contact=partner_member.user)
+    listing = complete_listing(ListingFactory(app=app))
+    listings.request_publish(actor=partner_member.user, listing=listing)
+    listings.reject_listing(actor=app_manager, listing=listing, reason="Screenshots show test data.")
+    mail.outbox.clear()
+
+    result = notify_listing_reviewed.delay(listing.pk)
+    sent = result.get(timeout=60)
+
+    assert result.successful()
+    assert sent == 1
+    listing.refresh_from_db()
+    assert listing.state == VersionState.REJECTED
+    assert [m.to for m in mail.outbox] == [[partner_member.user.email]]
+    assert "Screenshots show test data." in mail.outbox[0].body
