@@ -1,0 +1,249 @@
+"""Benchmark the App Store under gunicorn with 1,000 published apps in PostgreSQL.
+
+    make bench                      (or .venv/bin/python bench/run.py --help)
+
+The data lives in its own database (``<name>_bench`` next to DATABASE_URL's, by default
+``platform_bench`` on the local server), created when missing; the development and test
+databases are never touched. Results are printed as a table and saved in bench-results/.
+"""
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DEFAULT_DATABASE_URL = "postgres://platform:platform@127.0.0.1:5432/platform"
+TRIVIAL = "/healthz"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10, help="load time per URL (default 10)")
+    parser.add_argument("--connections", type=int, default=4, help="concurrent connections (default 4)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    parser.add_argument("--apps", type=int, default=1000, help="published apps to load (default 1000)")
+    parser.add_argument("--reload", action="store_true", help="reload the apps even if already there")
+    parser.add_argument("--python-client", action="store_true", help="use the Python client, not wrk")
+    return parser.parse_args()
+
+
+# ---------------------------------------------------------------- database
+
+def bench_database_url() -> str:
+    """BENCH_DATABASE_URL, else DATABASE_URL (or the local default) with ``_bench`` on its name."""
+    if os.environ.get("BENCH_DATABASE_URL"):
+        url = os.environ["BENCH_DATABASE_URL"]
+    else:
+        base = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+        name = base.path.lstrip("/") or "platform"
+        url = urlunsplit(base._replace(path=f"/{name.removesuffix('_bench')}_bench"))
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
+        sys.exit(f"The benchmark needs PostgreSQL; {parts.scheme}:// is not supported.")
+    if parts.path.lstrip("/").startswith("test_"):
+        sys.exit("Refusing to use a test database for the benchmark.")
+    return url
+
+
+def _start_local_postgres() -> None:
+    """Start the packaged cluster, as .ci/run does, when the server is local and down."""
+    clusters = Path("/etc/postgresql")
+    if not shutil.which("pg_ctlcluster") or not clusters.is_dir():
+        return
+    version = sorted((p.name for p in clusters.iterdir()), key=lambda v: [int(x) for x in v.split(".")])[-1]
+    print(f"Starting the local PostgreSQL {version} cluster...")
+    subprocess.run(["pg_ctlcluster", version, "main", "start"], check=False, capture_output=True)
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin_urls = [urlunsplit(parts._replace(path=f"/{db}"))
+                  for db in (name.removesuffix("_bench"), "postgres")]
+    deadline = time.monotonic() + 30
+    started = False
+    while True:
+        errors = []
+        for admin_url in admin_urls:
+            try:
+                with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+                    if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+                        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                        print(f"Created database {name}.")
+                    return
+            except psycopg.OperationalError as exc:
+                errors.append(str(exc).strip().splitlines()[0])
+        if not started and parts.hostname in ("127.0.0.1", "localhost"):
+            _start_local_postgres()
+            started = True
+        if time.monotonic() > deadline:
+            sys.exit(f"Cannot reach PostgreSQL at {parts.hostname}:{parts.port or 5432}: {errors[-1]}")
+        time.sleep(1)
+
+
+# ---------------------------------------------------------------- server
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_environment(database_url: str, port: int) -> dict[str, str]:
+    """Production-like settings; var/bench keeps static and media files apart from development."""
+    return {
+        "DATABASE_URL": database_url,
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "VAR_DIR": str(ROOT / "var" / "bench"),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], port: int, workers: int, log_path: Path) -> Iterator[str]:
+    base = f"http://127.0.0.1:{port}"
+    command = [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
+               "--workers", str(workers), "--log-level", "warning"]
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=log,
+                                   stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                sys.exit(f"gunicorn exited with {process.returncode}; see {log_path}")
+            try:
+                if status_of(base + TRIVIAL) == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                sys.exit(f"gunicorn did not answer {TRIVIAL} within 30 s; see {log_path}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# ---------------------------------------------------------------- main
+
+def main() -> None:
+    args = parse_args()
+    sys.path.insert(0, str(ROOT))
+    database_url = bench_database_url()
+    database_name = urlsplit(database_url).path.lstrip("/")
+    ensure_database(database_url)
+    port = free_port()
+    env = server_environment(database_url, port)
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connections
+    from django.urls import reverse
+
+    from appstore.models import ListingVersion
+    from bench import data
+    from bench.loadgen import measure, tool_name
+
+    started = time.monotonic()
+    call_command("migrate", "--noinput", verbosity=0)
+    call_command("collectstatic", "--noinput", verbosity=0)
+    if args.reload or data.bench_app_count() != args.apps:
+        t0 = time.monotonic()
+        data.load(count=args.apps)
+        print(f"Loaded {args.apps} published apps in {time.monotonic() - t0:.1f} s.")
+    else:
+        print(f"Reusing the {args.apps} published apps already in {database_name}.")
+    with connections["default"].cursor() as cursor:
+        cursor.execute("ANALYZE")  # fresh planner statistics, as autovacuum would give a live database
+    top = (ListingVersion.objects.filter(app__partner__seo_name__startswith=data.PREFIX, state="published")
+           .select_related("app__partner").order_by("-app__install_count", "pk").first())
+    app_page = reverse("store:app", args=[top.app.partner.seo_name, top.app.seo_name])
+    urls = [TRIVIAL, "/", "/apps/?q=sync", "/apps/?q=sync&category=erp&price=paid", app_page]
+    cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+    connections.close_all()
+
+    tool = tool_name(args.python_client)
+    print(f"Store benchmark: {args.apps} live apps in PostgreSQL database {database_name}; gunicorn with "
+          f"{args.workers} sync workers, DEBUG=0, cache {cache}; {tool} with {args.connections} connections"
+          + (f" on {args.threads} thread(s)" if tool == "wrk" else "")
+          + f", {args.seconds} s per URL; {os.cpu_count()} CPUs.")
+    log_path = ROOT / "var" / "bench" / "gunicorn.log"
+    rows = []
+    with gunicorn(env, port, args.workers, log_path) as base:
+        for url in urls:
+            status = status_of(base + url)
+            for _ in range(20):  # warm up every worker's connections and caches
+                status_of(base + url)
+            result = measure(base + url, seconds=args.seconds, connections=args.connections,
+                             threads=args.threads, force_python=args.python_client)
+            rows.append((url, status, result))
+            print(f"  measured {url} ({result.rps:.0f} req/s)", flush=True)
+
+    ceiling = rows[0][2].rps or 1.0
+    width = max(len(url) for url, _, _ in rows)
+    lines = [f"{'URL'.ljust(width)}  status      rps   p50 ms   p95 ms  errors  rps ratio to {TRIVIAL}"]
+    for url, status, r in rows:
+        lines.append(f"{url.ljust(width)}  {status:>6}  {r.rps:>7.1f}  {r.p50_ms:>7.1f}  {r.p95_ms:>7.1f}"
+                     f"  {r.errors:>6}  {r.rps / ceiling:>8.3f}")
+    print("\n" + "\n".join(lines))
+    print(f"\nTotal time {time.monotonic() - started:.0f} s.")
+
+    results_dir = ROOT / "bench-results"
+    results_dir.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (results_dir / f"bench-{stamp}.json").write_text(json.dumps({
+        "at": stamp, "apps": args.apps, "database": database_name, "workers": args.workers,
+        "connections": args.connections, "seconds": args.seconds, "tool": tool, "cache": cache,
+        "cpus": os.cpu_count(), "python": platform.python_version(),
+        "results": [{"url": url, "status": status, "rps": round(r.rps, 1), "p50_ms": round(r.p50_ms, 2),
+                     "p95_ms": round(r.p95_ms, 2), "errors": r.errors, "requests": r.requests,
+                     "ratio_to_trivial": round(r.rps / ceiling, 4)} for url, status, r in rows],
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
