@@ -581,7 +581,7 @@ def ensure_partners() -> dict[str, tuple[Partner, User]]:
     partners = {}
     for spec in PARTNERS:
         founder = ensure_user(email=spec.founder_email, password=DEMO_PASSWORD, full_name=spec.founder_name)
-        partner = Partner.objects.filter(name=spec.name).first()
+        partner = Partner.objects.filter(name__iexact=spec.name).first()
         if partner is None:
             partner = create_partner(founder=founder, name=spec.name, website=spec.website)
         partners[spec.key] = (partner, _fresh(founder))
