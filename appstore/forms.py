@@ -332,22 +332,24 @@ class ListingForm(forms.Form):
             kwargs.setdefault("initial", self.initial_from(listing))
         super().__init__(*args, **kwargs)
         self.listing = listing
-        for kind in LinkKind.values:
+        for kind, kind_label in LinkKind.choices:
+            name = kind_label.split(" (")[0]
             self.fields[link_field(kind, "url")] = forms.URLField(
-                label="URL", required=False, max_length=500, assume_scheme="https",
+                label=f"{name} URL", required=False, max_length=500, assume_scheme="https",
                 validators=[validate_public_url])
             if kind == LinkKind.INSTALL:
                 self.fields[link_field(kind, "label")] = forms.ChoiceField(
-                    label="Button label", choices=[(x, x) for x in GREEN_BUTTON_LABELS])
+                    label="Green button label", required=False,
+                    choices=[(x, x) for x in GREEN_BUTTON_LABELS])
             else:
                 self.fields[link_field(kind, "label")] = forms.CharField(
-                    label="Label", max_length=60, required=False)
+                    label=f"{name} label", max_length=60, required=False)
         for index in range(MAX_VIDEOS):
             self.fields[video_field(index, "youtube_id")] = forms.CharField(
-                label="YouTube ID", required=False, max_length=200,
+                label=f"Video {index + 1} YouTube ID", required=False, max_length=200,
                 help_text="11 characters, or paste the video's address.")
             self.fields[video_field(index, "description")] = forms.CharField(
-                label="Description", max_length=200, required=False)
+                label=f"Video {index + 1} description", max_length=200, required=False)
         # Hints for the live counters in listing-editor.js.
         self.fields["header"].widget.attrs["data-maxlength"] = "98"
         low, high = META_DESCRIPTION_LENGTH
@@ -442,7 +444,8 @@ class ListingForm(forms.Form):
 
     def links(self) -> dict[str, dict]:
         return {kind: {"url": self.cleaned_data[link_field(kind, "url")],
-                       "label": self.cleaned_data[link_field(kind, "label")]}
+                       "label": self.cleaned_data[link_field(kind, "label")]
+                       or (GREEN_BUTTON_LABELS[0] if kind == LinkKind.INSTALL else "")}
                 for kind in LinkKind.values}
 
     def videos(self) -> list[dict]:

@@ -396,13 +396,22 @@ def listing_changes(request, member, app_id: int, pk: int):
 
 # ---------------------------------------------------------------- audit
 
+def shown(value) -> object:
+    """A logged value as people read it: lists joined, mappings as key: value."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(shown(item)) for item in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {shown(item)}" for key, item in value.items())
+    return value
+
+
 def change_rows(changes) -> list[tuple[str, object, object]]:
     rows = []
     for field, value in (changes or {}).items():
         if isinstance(value, list | tuple) and len(value) == 2:
-            rows.append((field, value[0], value[1]))
+            rows.append((field.replace("_", " "), shown(value[0]), shown(value[1])))
         else:
-            rows.append((field, None, value))
+            rows.append((field.replace("_", " "), None, shown(value)))
     return rows
 
 
