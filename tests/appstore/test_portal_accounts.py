@@ -133,3 +133,15 @@ def test_logout_confirmation_and_password_reset_flow(client, mailoutbox):
     assert response.status_code == 302
     assert response["Location"] == "/accounts/password/reset/done/"
     assert len(mailoutbox) == 1
+
+
+def test_company_taken_between_form_check_and_save_rolls_the_account_back(client, monkeypatch):
+    PartnerFactory(name="Nordic Widgets")
+    monkeypatch.setattr("appstore.forms.partner_name_taken", lambda name: False)
+
+    response = client.post(SIGNUP, signup_data())
+
+    assert response.status_code == 200
+    assert "already registered" in response.context["form"].errors["company_name"][0]
+    assert not User.objects.filter(email="ada@example.com").exists()
+    assert "_auth_user_id" not in client.session

@@ -157,7 +157,7 @@ def test_editor_page_has_every_field_and_the_live_script(partner_client, listing
     assert "js/listing-editor.js" in html
     assert 'data-maxwords="200"' in html and 'data-maxlength="98"' in html
     for kind in ("home_icon", "detail_icon", "screenshot"):
-        assert f'enctype="multipart/form-data" action="{url(listing)}images/{kind}/"' in html
+        assert f'enctype="multipart/form-data" action="{url(listing)}images/{kind}/#images"' in html
 
 
 def test_request_button_disabled_with_missing_list_and_post_refused(partner_client, listing):
