@@ -204,6 +204,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 if SITE_URL.startswith("https://"):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # An https site sits behind a TLS-terminating proxy that says so in this header.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # The store shows listings published to this environment.
 STORE_ENVIRONMENT = os.environ.get("STORE_ENVIRONMENT", "online")
