@@ -75,9 +75,14 @@ def live_listings() -> QuerySet[ListingVersion]:
     )
 
 
+# Long texts an app tile never shows; leaving them out keeps list queries light.
+CARD_DEFERRED = ("about", "key_features", "whats_new", "install_steps", "requirements",
+                 "search_text", "meta_description", "keywords", "review_reason")
+
+
 def _cards(queryset: QuerySet[ListingVersion]) -> QuerySet[ListingVersion]:
     """What an app tile needs: app, partner and the home icon (as ``home_icons``)."""
-    return queryset.select_related("app__partner").prefetch_related(
+    return queryset.select_related("app__partner").defer(*CARD_DEFERRED).prefetch_related(
         Prefetch("images", queryset=ListingImage.objects.filter(kind=ImageKind.HOME_ICON),
                  to_attr="home_icons"),
     )
