@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -213,8 +214,10 @@ class ListingVersion(models.Model):
     meta_description = models.CharField("SEO meta description", max_length=160, blank=True)
     keywords = models.CharField(max_length=250, blank=True)
 
-    # Flattened text of the listing and its partner, for store search.
+    # Flattened text of the listing and its partner, for store search. On PostgreSQL a
+    # trigger (migration 0004) keeps search_vector = to_tsvector('simple', search_text).
     search_text = models.TextField(blank=True, editable=False)
+    search_vector = SearchVectorField(null=True, editable=False)
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")

@@ -9,9 +9,9 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 
 from ..models import (
     Category,
@@ -77,7 +77,8 @@ def live_listings() -> QuerySet[ListingVersion]:
 
 # Long texts an app tile never shows; leaving them out keeps list queries light.
 CARD_DEFERRED = ("about", "key_features", "whats_new", "install_steps", "requirements",
-                 "search_text", "meta_description", "keywords", "review_reason")
+                 "search_text", "search_vector", "meta_description", "keywords",
+                 "review_reason")
 
 
 def _cards(queryset: QuerySet[ListingVersion]) -> QuerySet[ListingVersion]:
@@ -160,9 +161,10 @@ def search_terms(q: str) -> tuple[list[str], list[str]]:
     return include, exclude
 
 
-def search_vector() -> SearchVector:
-    # Same expression as the GIN index of migration 0003, so PostgreSQL can use it.
-    return SearchVector("search_text", config="simple")
+def search_vector() -> F:
+    # The stored tsvector (kept by a trigger, GIN-indexed: migration 0004); ranking reads it
+    # instead of parsing every matching text again.
+    return F("search_vector")
 
 
 def search_query(q: str, include: list[str], exclude: list[str]) -> SearchQuery:
@@ -181,8 +183,7 @@ def _full_text(queryset: QuerySet[ListingVersion], q: str, include: list[str],
                exclude: list[str]) -> QuerySet[ListingVersion]:
     if connection.vendor == "postgresql":
         query = search_query(q, include, exclude)
-        return queryset.annotate(matches=search_vector(), rank=SearchRank(search_vector(), query)) \
-            .filter(matches=query)
+        return queryset.annotate(rank=SearchRank(search_vector(), query)).filter(search_vector=query)
     # SQLite (development): every word must appear; name and header hits rank first.
     for word in include:
         queryset = queryset.filter(search_text__icontains=word)

@@ -196,7 +196,7 @@ def test_filter_sidebar_works_without_scripts_and_folds_on_phones(client, catalo
 
 @pytest.mark.postgres
 def test_full_text_search_uses_the_gin_index(client):
-    """The search expression must equal the index expression of migration 0003."""
+    """Search matches on the stored, trigger-kept tsvector and its GIN index (migration 0004)."""
     target = published_listing(app=AppFactory(name="Quokka Ledger"), header="Bridges orders")
     partner = PartnerFactory()
     env = environment()
@@ -212,14 +212,24 @@ def test_full_text_search_uses_the_gin_index(client):
         cursor.execute("SET LOCAL enable_seqscan = off")
     # The bare text condition can only be served by the GIN index.
     include, exclude = store_selectors.search_terms("quokka")
-    bare = ListingVersion.objects.annotate(matches=store_selectors.search_vector()).filter(
-        matches=store_selectors.search_query("quokka", include, exclude))
+    bare = ListingVersion.objects.filter(
+        search_vector=store_selectors.search_query("quokka", include, exclude))
     assert "Bitmap Index Scan on listing_search_gin" in bare.explain()
     # The store's whole query uses that same condition (which index the planner then
     # prefers among several depends on statistics, so only the results are asserted).
     for q in ("quokka", "quok ledg", '"quokka ledger" -filler', "bridges or nothing"):
         queryset = store_selectors.search_listings(store_selectors.StoreFilters(q=q))
         assert list(queryset) == [target], q
-        assert "to_tsvector('simple'::regconfig, COALESCE(appstore_listingversion.search_text" in (
-            queryset.explain())
+        assert "search_vector @@" in queryset.explain()
     assert names(client.get(SEARCH, {"q": "quok"})) == ["Quokka Ledger"]
+
+
+@pytest.mark.postgres
+def test_search_vector_follows_the_text_on_every_save():
+    listing = published_listing(app=AppFactory(name="Walrus Planner"))
+    listing.refresh_from_db()
+    assert "'walrus'" in listing.search_vector
+    listing.search_text = "Narwhal Planner"
+    listing.save()
+    listing.refresh_from_db()
+    assert "'narwhal'" in listing.search_vector and "walrus" not in listing.search_vector
