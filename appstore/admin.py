@@ -35,8 +35,8 @@ class AppAdmin(admin.ModelAdmin):
 @admin.register(ListingVersion)
 class ListingVersionAdmin(admin.ModelAdmin):
     list_display = ["app", "label", "environment", "state", "submitted_at", "reviewed_at",
-                    "published_at", "superseded_at", "is_featured"]
-    list_filter = ["state", "environment", "is_featured"]
+                    "published_at", "superseded_at"]
+    list_filter = ["state", "environment"]
     search_fields = ["app__name", "app__partner__name", "label"]
     list_select_related = ["app", "environment"]
     raw_id_fields = ["app", "created_by"]

@@ -678,7 +678,7 @@ def load_demo() -> DemoResult:
         # Demo figures: real installs and featuring are counted and chosen elsewhere.
         App.objects.filter(pk=app.pk).update(install_count=spec.installs)
         if spec.featured:
-            ListingVersion.objects.filter(pk=listing.pk).update(is_featured=True)
+            app_services.update_app_settings(actor=staff, app=app, is_featured=True)
         if spec.name == DRAFT_OF:
             draft = listing_services.create_listing_version(actor=founder, app=app, label="1.1")
             listing_services.update_listing(actor=founder, listing=draft,

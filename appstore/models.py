@@ -108,6 +108,10 @@ class App(models.Model):
     redirect_urls = models.TextField(blank=True)
     erp_endpoint_url = models.URLField(blank=True)
     quote_endpoint_url = models.URLField(blank=True)
+    # Store placement, staff-only: kept on the app so it survives new listing versions.
+    is_featured = models.BooleanField(default=False)
+    # When the app's first listing went live; "newest" in the store sorts by it.
+    listed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # Denormalised: maintained by provisioning when tenants install or uninstall.
     install_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -232,7 +236,6 @@ class ListingVersion(models.Model):
     review_reason = models.TextField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True, db_index=True)
     superseded_at = models.DateTimeField(null=True, blank=True)
-    is_featured = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

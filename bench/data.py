@@ -128,7 +128,8 @@ def load(count: int = 1000, seed: int = 1) -> None:
         partner = partners[i % len(partners)]
         apps.append(App(partner=partner, name=name, seo_name=name.lower().replace(" ", "-"),
                         template=AppTemplate.WEB, is_beta=rng.random() < 0.1,
-                        install_count=int(rng.paretovariate(1.2) * 20)))
+                        install_count=int(rng.paretovariate(1.2) * 20), is_featured=len(apps) < 12,
+                        listed_at=now - timedelta(minutes=rng.randrange(60 * 24 * 365))))
     apps = App.objects.bulk_create(apps)
 
     listings = []
@@ -148,7 +149,6 @@ def load(count: int = 1000, seed: int = 1) -> None:
             install_steps=["Click Install.", "Approve the app."], requirements="A CRM Online subscription.",
             meta_description=f"{app.name}: {header}."[:160], keywords=keywords,
             published_at=now - timedelta(minutes=rng.randrange(60 * 24 * 365)),
-            is_featured=i < 12,
         )
         listing.search_text = build_search_text(listing)
         listings.append(listing)

@@ -130,8 +130,14 @@ def complete_listing(listing: ListingVersion, *, category: str = "erp",
     return listing
 
 
-def published_listing(*, app: App | None = None, category: str = "erp", **kwargs) -> ListingVersion:
-    listing = ListingFactory(app=app or AppFactory(), **kwargs)
+def published_listing(*, app: App | None = None, category: str = "erp", is_featured: bool = False,
+                      **kwargs) -> ListingVersion:
+    app = app or AppFactory()
+    if app.listed_at is None or is_featured:
+        app.listed_at = app.listed_at or timezone.now()
+        app.is_featured = app.is_featured or is_featured
+        app.save(update_fields=["listed_at", "is_featured"])
+    listing = ListingFactory(app=app, **kwargs)
     complete_listing(listing, category=category)
     listing.state = VersionState.PUBLISHED
     listing.published_at = timezone.now()

@@ -79,11 +79,15 @@ class StoreFilters:
 # ---------------------------------------------------------------- base querysets
 
 def live_listings() -> QuerySet[ListingVersion]:
-    """Every live listing of the store's environment (no related data loaded)."""
+    """Every live listing of the store's environment (no related data loaded).
+
+    Custom apps are made for one customer and never listed, whatever their versions say.
+    """
     return ListingVersion.objects.filter(
         state=VersionState.PUBLISHED,
         superseded_at__isnull=True,
         environment__code=settings.STORE_ENVIRONMENT,
+        app__is_custom=False,
     )
 
 
@@ -104,12 +108,12 @@ def _cards(queryset: QuerySet[ListingVersion]) -> QuerySet[ListingVersion]:
 # ---------------------------------------------------------------- home
 
 def featured_listings(*, limit: int = 8) -> list[ListingVersion]:
-    return list(_cards(live_listings().filter(is_featured=True))
-                .order_by("-published_at", "-pk")[:limit])
+    return list(_cards(live_listings().filter(app__is_featured=True))
+                .order_by("-app__listed_at", "-pk")[:limit])
 
 
 def newest_listings(*, limit: int = 8) -> list[ListingVersion]:
-    return list(_cards(live_listings()).order_by("-published_at", "-pk")[:limit])
+    return list(_cards(live_listings()).order_by("-app__listed_at", "-pk")[:limit])
 
 
 def categories_with_counts() -> list[Category]:
@@ -152,12 +156,12 @@ def search_listings(filters: StoreFilters) -> QuerySet[ListingVersion]:
         queryset = queryset.none()
     sort = filters.effective_sort
     if sort == "relevance" and (include or exclude):
-        return queryset.order_by("-rank", "-published_at", "-pk")
+        return queryset.order_by("-rank", "-app__listed_at", "-pk")
     if sort == "name":
         return queryset.order_by("app__name", "pk")
     if sort == "installs":
         return queryset.order_by("-app__install_count", "app__name", "pk")
-    return queryset.order_by("-published_at", "-pk")
+    return queryset.order_by("-app__listed_at", "-pk")
 
 
 def search_terms(q: str) -> tuple[list[str], list[str]]:

@@ -29,7 +29,8 @@ STANDARD_ONLY_TEMPLATES = {AppTemplate.ERP_QUOTE}
 # Fields a partner may change; the rest of App's settings are staff-only.
 PARTNER_SETTINGS = ("name", "seo_name", "technical_contact", "error_report_emails",
                     "uninstall_report_emails")
-STAFF_SETTINGS = ("hidden_from_our_apps", "is_custom", "is_beta", "partner", "developed_by")
+STAFF_SETTINGS = ("hidden_from_our_apps", "is_custom", "is_beta", "is_featured", "partner",
+                  "developed_by")
 
 
 def unique_app_seo_name(partner: Partner, name: str, exclude_pk: int | None = None) -> str:
@@ -53,7 +54,7 @@ def _settings_snapshot(app: App) -> dict:
         "error_report_emails": app.error_report_emails,
         "uninstall_report_emails": app.uninstall_report_emails,
         "hidden_from_our_apps": app.hidden_from_our_apps, "is_custom": app.is_custom,
-        "is_beta": app.is_beta, "partner": app.partner.seo_name,
+        "is_beta": app.is_beta, "is_featured": app.is_featured, "partner": app.partner.seo_name,
         "developed_by": app.developed_by.seo_name if app.developed_by else None,
     }
 

@@ -55,6 +55,9 @@ def snapshot(listing: ListingVersion) -> dict:
 def missing_for_publish(listing: ListingVersion) -> list[str]:
     """What still blocks a publish request, one message per field, in form order."""
     missing: list[str] = []
+    if listing.app.is_custom:
+        missing.append("Custom apps are not listed in the App Store: they are activated for one "
+                       "customer.")
     if not listing.header.strip():
         missing.append("Short header is required.")
     if not richtext.plain_text(listing.about):
@@ -348,6 +351,9 @@ def approve_listing(*, actor, listing: ListingVersion) -> ListingVersion:
     listing.review_reason = ""
     listing.search_text = build_search_text(listing)
     listing.save()
+    if listing.app.listed_at is None:
+        listing.app.listed_at = now
+        listing.app.save(update_fields=["listed_at"])
     audit.record(event_type="listing_version_published", actor=actor, source=AuditEntry.Source.REVIEW,
                  partner=listing.app.partner, app=listing.app,
                  message=f"Listing {listing.label} approved and published"

@@ -93,7 +93,7 @@ def test_store_is_filled_through_the_review_path():
     with Image.open(live[0].images.get(kind=ImageKind.DETAIL_ICON).image.path) as icon:
         assert (icon.format, icon.size) == ("PNG", (488, 488))
 
-    assert any(listing.is_featured for listing in live)
+    assert any(listing.app.is_featured for listing in live)
     assert any(listing.app.is_beta for listing in live) and not all(listing.app.is_beta for listing in live)
     assert any(listing.is_free for listing in live) and any(not listing.is_free for listing in live)
     assert AuditEntry.objects.filter(event_type="listing_version_published").count() == len(live)

@@ -51,3 +51,27 @@ def test_non_staff_cannot_approve(partner_member):
     listings.request_publish(actor=partner_member.user, listing=listing)
     with pytest.raises(PermissionDenied):
         listings.approve_listing(actor=partner_member.user, listing=listing)
+
+
+def test_new_version_keeps_the_apps_featuring_and_first_listed_date(partner_member, app_manager):
+    app = AppFactory(partner=partner_member.partner, is_featured=True)
+    first = complete_listing(ListingFactory(app=app))
+    listings.request_publish(actor=partner_member.user, listing=first)
+    listings.approve_listing(actor=app_manager, listing=first)
+    app.refresh_from_db()
+    listed_at = app.listed_at
+    assert listed_at is not None
+    second = listings.create_listing_version(actor=partner_member.user, app=app)
+    listings.request_publish(actor=partner_member.user, listing=second)
+    listings.approve_listing(actor=app_manager, listing=second)
+    app.refresh_from_db()
+    assert app.listed_at == listed_at and app.is_featured
+
+
+def test_custom_apps_cannot_ask_for_a_store_listing(partner_member):
+    listing = complete_listing(ListingFactory(app=AppFactory(partner=partner_member.partner,
+                                                             is_custom=True)))
+    assert listings.missing_for_publish(listing) == [
+        "Custom apps are not listed in the App Store: they are activated for one customer."]
+    with pytest.raises(ValidationError):
+        listings.request_publish(actor=partner_member.user, listing=listing)

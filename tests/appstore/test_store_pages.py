@@ -119,8 +119,9 @@ def test_superseded_version_is_replaced_by_the_live_one(client):
         body = client.get(url).content.decode()
         assert "New header text" in body, url
         assert "Old header text" not in body, url
-    # The old version was the featured one; the live one is not.
-    assert "Featured apps" not in client.get(reverse("store:home")).content.decode()
+    # Featuring belongs to the app: the new live version stays featured.
+    home = client.get(reverse("store:home")).content.decode()
+    assert "Featured apps" in home and "New header text" in home.split("Featured apps")[1]
     response = client.get(reverse("store:go", args=[new.app.partner.seo_name, new.app.seo_name,
                                                     "install"]))
     assert response["Location"] == "https://partner.example.com/new-install"
@@ -340,3 +341,11 @@ def test_about_html_is_the_sanitised_copy(client, partner_member):
     body = client.get(app_url(draft)).content.decode()
     assert "<p>Nice <b>app</b></p>" in body
     assert "<script>alert(1)" not in body and "onerror" not in body
+
+
+def test_custom_apps_never_appear_in_the_store(client):
+    listing = published_listing(app=AppFactory(name="Bespoke Badger", is_custom=True))
+    for url in (reverse("store:home"), reverse("store:search") + "?q=badger"):
+        assert "Bespoke Badger" not in client.get(url).content.decode(), url
+    assert app_url(listing) not in client.get(reverse("sitemap")).content.decode()
+    assert client.get(app_url(listing)).status_code == 404
