@@ -1,11 +1,11 @@
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
-from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models.functions import Lower
 
 from tenants.models import Environment
+
+from . import names
 
 seo_name_validator = RegexValidator(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
@@ -15,9 +15,7 @@ APP_NAME_FORBIDDEN = set(".:;?*~#%|=\\/{}<>'\"")
 
 
 def validate_app_name(value: str) -> None:
-    bad = sorted({ch for ch in value if ch in APP_NAME_FORBIDDEN})
-    if bad:
-        raise ValidationError("The name may not contain " + " ".join(bad) + ".")
+    names.validate_name(value, APP_NAME_FORBIDDEN)
 
 
 # ---------------------------------------------------------------- partners
@@ -91,6 +89,8 @@ class App(models.Model):
     developed_by = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="developed_apps")
     name = models.CharField(max_length=64, validators=[validate_app_name])
+    # name_key(name): names are unique by it, so look-alike spellings count as one name.
+    name_key = models.CharField(max_length=200, unique=True, editable=False)
     seo_name = models.SlugField(max_length=64, validators=[seo_name_validator])
     template = models.CharField(max_length=16, choices=AppTemplate.choices)
     is_custom = models.BooleanField(default=False)
@@ -120,12 +120,18 @@ class App(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(Lower("name"), name="app_name_unique_ci"),
             models.UniqueConstraint(fields=["partner", "seo_name"], name="app_seo_unique_per_partner"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.name_key = names.name_key(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_key"}
+        super().save(*args, **kwargs)
 
 
 # ---------------------------------------------------------------- taxonomy

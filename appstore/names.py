@@ -1,0 +1,71 @@
+"""Names people type for apps and companies: one spelling, one comparison key, no hidden characters.
+
+Look-alike names ("Acme", "Ａｃｍｅ", "acme", "Acme" with a non-breaking space) must count as
+the same name, and a name must not carry characters a reader cannot see.
+"""
+
+import unicodedata
+
+from django.core.exceptions import ValidationError
+
+# Control, format (zero-width, bidi overrides), private-use, surrogate, line and paragraph separators.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Zl", "Zp"})
+
+
+def normalise_name(value: str) -> str:
+    """NFKC form, every run of whitespace as one space, nothing at either end."""
+    return " ".join(unicodedata.normalize("NFKC", value).split())
+
+
+def name_key(value: str) -> str:
+    """What two names are compared by: the normalised name, case-folded."""
+    return unicodedata.normalize("NFKC", normalise_name(value).casefold())
+
+
+def _describe(ch: str) -> str:
+    label = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X} {label}" if label else f"U+{ord(ch):04X}"
+
+
+def refuse_hidden_characters(value: str, *, what: str = "The name") -> None:
+    """Refuse control and invisible formatting characters, naming each one found.
+
+    Checked before whitespace is collapsed, so a tab or line break inside a name is refused,
+    not silently turned into a space; leading and trailing whitespace is trimmed first.
+    """
+    found = sorted({ch for ch in unicodedata.normalize("NFKC", value).strip()
+                    if unicodedata.category(ch) in HIDDEN_CATEGORIES})
+    if found:
+        raise ValidationError(
+            f"{what} may not contain control or invisible formatting characters: "
+            + ", ".join(_describe(ch) for ch in found) + ".",
+            code="hidden_characters")
+
+
+def refuse_characters(value: str, forbidden: set[str] | frozenset[str], *,
+                      what: str = "The name") -> None:
+    """Refuse the given characters (looked for in the NFKC form, so full-width forms count)."""
+    bad = sorted({ch for ch in unicodedata.normalize("NFKC", value) if ch in forbidden})
+    if bad:
+        raise ValidationError(f"{what} may not contain " + " ".join(f"“{ch}”" for ch in bad) + ".",
+                              code="forbidden_characters")
+
+
+def validate_name(value: str, forbidden: set[str] | frozenset[str], *, what: str = "The name") -> None:
+    """Both checks, reporting every problem at once."""
+    errors: list[ValidationError] = []
+    for check in (lambda: refuse_hidden_characters(value, what=what),
+                  lambda: refuse_characters(value, forbidden, what=what)):
+        try:
+            check()
+        except ValidationError as exc:
+            errors.extend(exc.error_list)
+    if errors:
+        raise ValidationError(errors)
+
+
+COMPANY_NAME_FORBIDDEN = frozenset("<>")
+
+
+def validate_company_name(value: str) -> None:
+    validate_name(value, COMPANY_NAME_FORBIDDEN, what="The company name")
