@@ -26,9 +26,10 @@ demo: migrate
 	$(BIN)/python manage.py load_demo
 
 ## Set up and start web, Celery worker and Celery beat together (Ctrl-C stops all).
+## DEBUG is off unless asked for (make run DEBUG=1), so the demo shows the real error pages.
 run: demo
-	$(BIN)/python manage.py collectstatic --noinput -v0
-	$(BIN)/honcho -f Procfile.dev start
+	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py collectstatic --noinput -v0
+	DEBUG=$${DEBUG:-0} $(BIN)/honcho -f Procfile.dev start
 
 ## The whole test suite.
 test: install

@@ -1,7 +1,7 @@
 """The public App Store: home, search, partner pages, app pages and the /go/ redirect."""
 
 from django.conf import settings
-from django.core.paginator import Paginator
+from django.core.paginator import InvalidPage, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -101,7 +101,10 @@ def search(request: HttpRequest) -> HttpResponse:
     choices = selectors.filter_choices()
     filters = parse_filters(request.GET, choices)
     paginator = Paginator(selectors.search_listings(filters), selectors.PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    try:  # a page past the end is not a page: 404, so crawlers drop it
+        page = paginator.page(request.GET.get("page") or 1)
+    except InvalidPage as exc:
+        raise Http404("No such page of results.") from exc
     base_params = _filter_params(filters)
 
     def page_url(number: int) -> str:
@@ -195,7 +198,18 @@ def go(request: HttpRequest, partner_seo: str, app_seo: str, kind: str) -> HttpR
     return response
 
 
+ROBOTS_DISALLOW = ("/portal/", "/review/", "/accounts/", "/admin/", "/api/")
+
+
+def robots_txt(request: HttpRequest) -> HttpResponse:
+    """Crawl the store, not the private areas; point crawlers at the sitemap."""
+    lines = ["User-agent: *", *(f"Disallow: {path}" for path in ROBOTS_DISALLOW),
+             "Disallow: /apps/*/go/", f"Sitemap: {settings.SITE_URL}/sitemap.xml", ""]
+    return HttpResponse("\n".join(lines), content_type="text/plain")
+
+
 urlpatterns = [
+    path("robots.txt", robots_txt, name="robots"),
     path("", home, name="home"),
     path("apps/", search, name="search"),
     path("apps/<slug:partner_seo>/", partner, name="partner"),

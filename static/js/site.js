@@ -7,6 +7,13 @@ document.addEventListener("DOMContentLoaded", () => {
       const open = nav.classList.toggle("open");
       toggle.setAttribute("aria-expanded", String(open));
     });
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && nav.classList.contains("open")) {
+        nav.classList.remove("open");
+        toggle.setAttribute("aria-expanded", "false");
+        toggle.focus();
+      }
+    });
   }
   // Copy buttons: <button data-copy="#id">.
   document.querySelectorAll("[data-copy]").forEach((btn) => {

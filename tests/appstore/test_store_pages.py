@@ -349,3 +349,18 @@ def test_custom_apps_never_appear_in_the_store(client):
         assert "Bespoke Badger" not in client.get(url).content.decode(), url
     assert app_url(listing) not in client.get(reverse("sitemap")).content.decode()
     assert client.get(app_url(listing)).status_code == 404
+
+
+def test_robots_txt_keeps_crawlers_out_of_private_areas_and_names_the_sitemap(client, settings):
+    settings.SITE_URL = "https://store.example.com"
+    body = client.get("/robots.txt").content.decode()
+    for private in ("/portal/", "/review/", "/accounts/", "/admin/"):
+        assert f"Disallow: {private}" in body
+    assert "Disallow: /apps/*/go/" in body
+    assert "Sitemap: https://store.example.com/sitemap.xml" in body
+
+
+def test_api_docs_load_their_assets_from_this_site(client):
+    body = client.get("/api/docs/").content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in body
+    assert "cdn.jsdelivr.net" not in body

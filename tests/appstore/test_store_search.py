@@ -176,9 +176,9 @@ def test_pagination_keeps_the_filters(client):
     assert names(second) == [f"Paged {i:02}" for i in range(24, 30)]
     assert second.context["previous_url"] == "/apps/?q=paged&price=free&sort=name"
     assert second.context["next_url"] == ""
-    # Out of range pages show the last page rather than an error.
-    assert names(client.get(SEARCH, {"q": "paged", "price": "free", "sort": "name",
-                                     "page": "99"})) == names(second)
+    # A page past the end is not found.
+    assert client.get(SEARCH, {"q": "paged", "price": "free", "sort": "name",
+                               "page": "99"}).status_code == 404
     # One page of results: no page links at all.
     assert 'class="pagination"' not in client.get(SEARCH, {"q": "paged 07"}).content.decode()
 
@@ -233,3 +233,10 @@ def test_search_vector_follows_the_text_on_every_save():
     listing.save()
     listing.refresh_from_db()
     assert "'narwhal'" in listing.search_vector and "walrus" not in listing.search_vector
+
+
+@pytest.mark.parametrize("page", ["0", "99", "abc", "-1"])
+def test_a_page_past_the_results_is_a_404(client, page):
+    published_listing(app=AppFactory(name="Lonely Lynx"))
+    assert client.get(SEARCH, {"page": page}).status_code == 404
+    assert client.get(SEARCH, {"page": "1"}).status_code == 200
