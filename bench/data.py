@@ -30,6 +30,7 @@ from appstore.models import (
     PriceModel,
     VersionState,
 )
+from appstore.names import name_key
 from appstore.services.listings import build_search_text
 from tenants.models import Environment
 
@@ -126,7 +127,8 @@ def load(count: int = 1000, seed: int = 1) -> None:
         name = base if base not in seen else f"{base} {i}"
         seen.add(name)
         partner = partners[i % len(partners)]
-        apps.append(App(partner=partner, name=name, seo_name=name.lower().replace(" ", "-"),
+        apps.append(App(partner=partner, name=name, name_key=name_key(name),
+                        seo_name=name.lower().replace(" ", "-"),
                         template=AppTemplate.WEB, is_beta=rng.random() < 0.1,
                         install_count=int(rng.paretovariate(1.2) * 20), is_featured=len(apps) < 12,
                         listed_at=now - timedelta(minutes=rng.randrange(60 * 24 * 365))))
