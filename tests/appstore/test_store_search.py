@@ -159,7 +159,8 @@ def test_pagination_keeps_the_filters(client):
     partner = PartnerFactory()
     env = environment()
     apps = App.objects.bulk_create(
-        App(partner=partner, name=f"Paged {i:02}", seo_name=f"paged-{i:02}", template="web")
+        App(partner=partner, name=f"Paged {i:02}", name_key=f"paged {i:02}", seo_name=f"paged-{i:02}",
+            template="web")
         for i in range(30))
     ListingVersion.objects.bulk_create(
         ListingVersion(app=app, environment=env, label="1", state=VersionState.PUBLISHED,
