@@ -155,6 +155,7 @@ ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "optio
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.NameSignupForm"
+ACCOUNT_ADAPTER = "appstore.adapters.AccountAdapter"
 LOGIN_REDIRECT_URL = "/portal/"
 LOGIN_URL = "/accounts/login/"
 
