@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import RegexValidator
@@ -277,7 +279,8 @@ class ImageKind(models.TextChoices):
 
 
 def listing_image_path(instance: "ListingImage", filename: str) -> str:
-    return f"listings/{instance.listing.app_id}/{instance.kind}-{filename}"
+    """A random name: draft images are served from /media/ too, so their address must not be guessable."""
+    return f"listings/{instance.listing.app_id}/{uuid.uuid4().hex}.png"
 
 
 class ListingImage(models.Model):
