@@ -10,7 +10,6 @@ from django.core.validators import validate_email
 
 from audit.models import AuditEntry
 
-from . import richtext
 from .models import (
     GREEN_BUTTON_LABELS,
     App,
@@ -27,10 +26,21 @@ from .models import (
     seo_name_validator,
     validate_app_name,
 )
+from .names import normalise_name, validate_company_name
 from .selectors.partners import apps_of
 from .selectors.portal import member_users
-from .services.apps import STANDARD_ONLY_TEMPLATES, name_taken
-from .services.listings import MAX_ABOUT_WORDS, MAX_KEY_FEATURES, META_DESCRIPTION_LENGTH
+from .services.apps import SEO_NAME_LOCKED, STANDARD_ONLY_TEMPLATES, name_taken, seo_name_locked
+from .services.listings import (
+    MAX_ABOUT_LENGTH,
+    MAX_ABOUT_WORDS,
+    MAX_INSTALL_STEP_LENGTH,
+    MAX_INSTALL_STEPS,
+    MAX_KEY_FEATURE_LENGTH,
+    MAX_KEY_FEATURES,
+    MAX_TEXT_LENGTHS,
+    META_DESCRIPTION_LENGTH,
+    limit_errors,
+)
 from .services.partners import partner_name_taken
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1"}
@@ -79,11 +89,20 @@ def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
 
 
 def clean_company_name(value: str) -> str:
-    name = value.strip()
+    name = normalise_name(value)
     if partner_name_taken(name):
         raise ValidationError(
             f"A company named “{name}” is already registered. Choose another name, "
             "or ask that company's administrator to add you to its team.", code="duplicate")
+    return name
+
+
+def clean_app_name(value: str, exclude_pk: int | None = None) -> str:
+    """The normalised name, unless the store already has it in another spelling."""
+    name = normalise_name(value)
+    if name_taken(name, exclude_pk=exclude_pk):
+        raise ValidationError("An app with this name already exists in the store "
+                              "(names ignore case, spacing and character width).", code="duplicate")
     return name
 
 
@@ -110,7 +129,7 @@ class PartnerSignupForm(SignupForm):
     """allauth's sign-up plus the company that becomes a new partner."""
 
     company_name = forms.CharField(
-        label="Company name", max_length=COMPANY_NAME_MAX,
+        label="Company name", max_length=COMPANY_NAME_MAX, validators=[validate_company_name],
         help_text="Your company becomes a partner in the developer portal; you become its administrator.",
         widget=forms.TextInput(attrs={"autocomplete": "organization"}))
 
@@ -126,6 +145,7 @@ class PartnerSignupForm(SignupForm):
 
 class PartnerCreateForm(forms.Form):
     name = forms.CharField(label="Company name", max_length=COMPANY_NAME_MAX,
+                           validators=[validate_company_name],
                            widget=forms.TextInput(attrs={"autocomplete": "organization"}))
 
     def clean_name(self) -> str:
@@ -171,11 +191,7 @@ class AppCreateForm(forms.Form):
         self.fields["technical_contact"].initial = user.pk
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if name_taken(name):
-            raise ValidationError("An app with this name already exists in the store (names ignore case).",
-                                  code="duplicate")
-        return name
+        return clean_app_name(self.cleaned_data["name"])
 
     def clean_redirect_urls(self) -> str:
         lines = split_lines(self.cleaned_data["redirect_urls"])
@@ -241,13 +257,14 @@ class AppSettingsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.app = app
         self.fields["technical_contact"].queryset = member_users(app.partner)
+        self.seo_name_locked = seo_name_locked(app)
+        if self.seo_name_locked:
+            # A disabled field ignores what is posted and keeps the stored value.
+            self.fields["seo_name"].disabled = True
+            self.fields["seo_name"].help_text = SEO_NAME_LOCKED
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if name_taken(name, exclude_pk=self.app.pk):
-            raise ValidationError("An app with this name already exists in the store (names ignore case).",
-                                  code="duplicate")
-        return name
+        return clean_app_name(self.cleaned_data["name"], exclude_pk=self.app.pk)
 
     def clean_error_report_emails(self) -> str:
         return clean_email_lines(self.cleaned_data["error_report_emails"])
@@ -279,14 +296,16 @@ class ListingForm(forms.Form):
                              help_text="One line under the app name, at most 98 characters.")
     about = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 8}),
-        help_text=f"At most {MAX_ABOUT_WORDS} words. Bold, italic, lists and links are kept; "
-                  "other HTML is removed.")
+        help_text=f"At most {MAX_ABOUT_WORDS} words ({MAX_ABOUT_LENGTH:,} characters with the HTML). "
+                  "Bold, italic, lists and links are kept; other HTML is removed.")
     key_features = forms.CharField(label="Key features", required=False,
                                    widget=forms.Textarea(attrs={"rows": 5}),
-                                   help_text=f"One per line, at most {MAX_KEY_FEATURES}.")
+                                   help_text=f"One per line, at most {MAX_KEY_FEATURES}, "
+                                             f"each at most {MAX_KEY_FEATURE_LENGTH} characters.")
     whats_new = forms.CharField(label="What's new", required=False,
                                 widget=forms.Textarea(attrs={"rows": 3}),
-                                help_text="Optional: what changed in this version.")
+                                help_text="Optional: what changed in this version, at most "
+                                          f"{MAX_TEXT_LENGTHS['whats_new'][1]:,} characters.")
     categories = forms.ModelMultipleChoiceField(queryset=Category.objects.all(), required=False,
                                                 widget=forms.CheckboxSelectMultiple)
     languages = forms.ModelMultipleChoiceField(queryset=Language.objects.all(), required=False,
@@ -298,8 +317,12 @@ class ListingForm(forms.Form):
         label="Lowest starting price (EUR)", required=False, min_value=0, max_digits=10,
         decimal_places=2, error_messages={"min_value": "The price cannot be negative."},
         help_text="Shown in the store when the app is not free.")
-    price_model = forms.ChoiceField(label="Price model", required=False,
-                                    choices=[("", "Choose…"), *PriceModel.choices])
+    # "Free" is not offered: ticking "The app is free" sets it.
+    price_model = forms.ChoiceField(
+        label="Price model", required=False,
+        choices=[("", "Choose…"), *[(value, label) for value, label in PriceModel.choices
+                                    if value != PriceModel.FREE]],
+        help_text="How a paid app is priced.")
     startup_cost = forms.CharField(label="Start-up cost", max_length=200, required=False)
     consultancy = forms.CharField(max_length=200, required=False)
     terms_url = forms.URLField(label="Terms and conditions URL", max_length=200, required=False,
@@ -308,8 +331,11 @@ class ListingForm(forms.Form):
                                       help_text="For example: Essential, Standard, Premium.")
     install_steps = forms.CharField(label="Steps", required=False,
                                     widget=forms.Textarea(attrs={"rows": 5}),
-                                    help_text="One step per line; the store numbers them.")
-    requirements = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+                                    help_text=f"One step per line, at most {MAX_INSTALL_STEPS}, each at "
+                                              f"most {MAX_INSTALL_STEP_LENGTH} characters; the store numbers "
+                                              "them.")
+    requirements = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                                   help_text=f"At most {MAX_TEXT_LENGTHS['requirements'][1]:,} characters.")
     meta_description = forms.CharField(
         label="SEO meta description", max_length=META_DESCRIPTION_LENGTH[1], required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -358,6 +384,9 @@ class ListingForm(forms.Form):
         self.fields["about"].widget.attrs.update({"data-maxwords": str(MAX_ABOUT_WORDS),
                                                   "data-richtext": "1"})
         self.fields["key_features"].widget.attrs["data-maxlines"] = str(MAX_KEY_FEATURES)
+        self.fields["install_steps"].widget.attrs["data-maxlines"] = str(MAX_INSTALL_STEPS)
+        for name, (_label, limit) in MAX_TEXT_LENGTHS.items():
+            self.fields[name].widget.attrs["data-maxlength"] = str(limit)
         if readonly:
             for field in self.fields.values():
                 field.disabled = True
@@ -388,27 +417,33 @@ class ListingForm(forms.Form):
 
     # -- field checks
 
+    @staticmethod
+    def within_limits(name: str, value):
+        """The service's size limits, shown on the field before anything is saved."""
+        errors = limit_errors({name: value})
+        if errors:
+            raise ValidationError(errors[name], code="too_long")
+        return value
+
     def clean_about(self) -> str:
-        about = self.cleaned_data["about"]
-        words = richtext.word_count(about)
-        if words > MAX_ABOUT_WORDS:
-            raise ValidationError(f"About has {words} words; at most {MAX_ABOUT_WORDS} are allowed.",
-                                  code="too_long")
-        return about
+        return self.within_limits("about", self.cleaned_data["about"])
 
     def clean_key_features(self) -> list[str]:
-        features = split_lines(self.cleaned_data["key_features"])
-        if len(features) > MAX_KEY_FEATURES:
-            raise ValidationError(
-                f"{len(features)} key features; at most {MAX_KEY_FEATURES} are allowed (one per line).",
-                code="too_many")
-        return features
+        return self.within_limits("key_features", split_lines(self.cleaned_data["key_features"]))
 
     def clean_install_steps(self) -> list[str]:
-        return split_lines(self.cleaned_data["install_steps"])
+        return self.within_limits("install_steps", split_lines(self.cleaned_data["install_steps"]))
+
+    def clean_whats_new(self) -> str:
+        return self.within_limits("whats_new", self.cleaned_data["whats_new"])
+
+    def clean_requirements(self) -> str:
+        return self.within_limits("requirements", self.cleaned_data["requirements"])
 
     def clean(self) -> dict:
         data = super().clean()
+        if data.get("is_free"):
+            data["price_model"], data["lowest_price_eur"] = "", None
         for kind in LinkKind.values:
             url_name, label_name = link_field(kind, "url"), link_field(kind, "label")
             if kind != LinkKind.INSTALL and data.get(label_name) and not data.get(url_name) \

@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from audit import services as audit
 from tenants.models import Environment
 
-from ..models import App, AppTemplate, ListingVersion, Partner, PartnerMember
+from ..models import App, AppTemplate, ListingVersion, Partner, PartnerMember, validate_app_name
+from ..names import name_key, normalise_name
 from ..permissions import require_app_permission, require_partner_permission
 from .listings import refresh_search_text
 
@@ -43,8 +44,41 @@ def unique_app_seo_name(partner: Partner, name: str, exclude_pk: int | None = No
     return candidate
 
 
+NAME_TAKEN = "An app with this name already exists in the store."
+SEO_NAME_LOCKED = "Published apps keep their address; ask staff to change it."
+
+
 def name_taken(name: str, exclude_pk: int | None = None) -> bool:
-    return App.objects.filter(name__iexact=name.strip()).exclude(pk=exclude_pk).exists()
+    """Names compare by name_key: case, width, accents' encoding and spacing do not make a new name."""
+    return App.objects.filter(name_key=name_key(name)).exclude(pk=exclude_pk).exists()
+
+
+def clean_app_name(name: str) -> str:
+    """The name as stored: refused if it hides characters or uses forbidden ones, else normalised."""
+    try:
+        validate_app_name(name)
+    except ValidationError as exc:
+        raise ValidationError({"name": exc.error_list}) from exc
+    normalised = normalise_name(name)
+    if not normalised:
+        raise ValidationError({"name": "Enter the app's name."})
+    return normalised
+
+
+def seo_name_locked(app: App) -> bool:
+    """Once a listing has been published, the SEO name is in public links and stays as it is."""
+    return app.listing_versions.filter(published_at__isnull=False).exists()
+
+
+def _save_unique_name(app: App) -> None:
+    """Save, turning a lost race for the name into the same error as the check before it."""
+    try:
+        with transaction.atomic():
+            app.save()
+    except IntegrityError:
+        if name_taken(app.name, exclude_pk=app.pk):
+            raise ValidationError({"name": NAME_TAKEN}) from None
+        raise
 
 
 def _settings_snapshot(app: App) -> dict:
@@ -69,15 +103,17 @@ def create_app(*, actor, partner: Partner, name: str, template: str, is_custom: 
         raise ValidationError({"template": "Choose one of the templates."})
     if is_custom and template in STANDARD_ONLY_TEMPLATES:
         raise ValidationError({"is_custom": "The ERP sync & quote template is for standard apps only."})
+    name = clean_app_name(name)
     if name_taken(name):
-        raise ValidationError({"name": "An app with this name already exists in the store."})
+        raise ValidationError({"name": NAME_TAKEN})
     contact = technical_contact or actor
     if not PartnerMember.objects.filter(partner=partner, user=contact).exists():
         raise ValidationError({"technical_contact": "The technical contact must be a member of the partner."})
 
     defaults = TEMPLATE_DEFAULTS[template]
     app = App(
-        partner=partner, name=name.strip(), seo_name=unique_app_seo_name(partner, name),
+        partner=partner, name=name, name_key=name_key(name),
+        seo_name=unique_app_seo_name(partner, name),
         template=template, is_custom=is_custom, technical_contact=contact,
         error_report_emails=contact.email,
         api_endpoints=defaults["api_endpoints"], agents=defaults["agents"],
@@ -87,7 +123,7 @@ def create_app(*, actor, partner: Partner, name: str, template: str, is_custom: 
         is_beta=not is_custom,
     )
     app.full_clean()
-    app.save()
+    _save_unique_name(app)
     ListingVersion.objects.create(
         app=app, environment=Environment.objects.get(code=settings.STORE_ENVIRONMENT),
         label="1.0", created_by=actor,
@@ -110,8 +146,13 @@ def update_app_settings(*, actor, app: App, **changes) -> App:
     unknown = set(changes) - set(PARTNER_SETTINGS) - set(STAFF_SETTINGS)
     if unknown:
         raise ValueError(f"Unknown app settings: {sorted(unknown)}")
-    if "name" in changes and name_taken(changes["name"], exclude_pk=app.pk):
-        raise ValidationError({"name": "An app with this name already exists in the store."})
+    if "name" in changes:
+        changes["name"] = clean_app_name(changes["name"])
+        if name_taken(changes["name"], exclude_pk=app.pk):
+            raise ValidationError({"name": NAME_TAKEN})
+    if ("seo_name" in changes and changes["seo_name"] != app.seo_name
+            and not getattr(actor, "is_app_manager", False) and seo_name_locked(app)):
+        raise ValidationError({"seo_name": SEO_NAME_LOCKED})
     if "seo_name" in changes and App.objects.filter(
             partner=app.partner, seo_name=changes["seo_name"]).exclude(pk=app.pk).exists():
         raise ValidationError({"seo_name": "Another app of this partner uses this SEO name."})
@@ -123,8 +164,9 @@ def update_app_settings(*, actor, app: App, **changes) -> App:
     before = _settings_snapshot(app)
     for field, value in changes.items():
         setattr(app, field, value)
+    app.name_key = name_key(app.name)
     app.full_clean()
-    app.save()
+    _save_unique_name(app)
     after = _settings_snapshot(app)
     changed = audit.diff(before, after)
     if changed:

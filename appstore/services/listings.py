@@ -17,6 +17,7 @@ from ..models import (
     ListingLink,
     ListingVersion,
     ListingVideo,
+    PriceModel,
     VersionState,
 )
 from ..permissions import require_app_manager, require_app_permission
@@ -27,6 +28,11 @@ MAX_ABOUT_WORDS = 200
 MAX_KEY_FEATURES = 10
 MIN_IMAGES = 3
 META_DESCRIPTION_LENGTH = (50, 160)
+MAX_ABOUT_LENGTH = 5_000  # characters of HTML, before sanitising
+MAX_KEY_FEATURE_LENGTH = 120
+MAX_INSTALL_STEPS = 20
+MAX_INSTALL_STEP_LENGTH = 300
+MAX_TEXT_LENGTHS = {"whats_new": ("What's new", 2_000), "requirements": ("Requirements", 2_000)}
 
 # The listing's own fields, as a form edits them (relations are passed separately).
 LISTING_FIELDS = (
@@ -113,6 +119,52 @@ def build_search_text(listing: ListingVersion) -> str:
     return " ".join(p for p in parts if p)
 
 
+def _too_long_lines(items: list[str], *, noun: str, limit: int) -> str | None:
+    long = [(n, len(item)) for n, item in enumerate(items, start=1) if len(item) > limit]
+    if not long:
+        return None
+    shown = ", ".join(f"{noun} {n} has {length:,}" for n, length in long[:5])
+    more = f" and {len(long) - 5} more" if len(long) > 5 else ""
+    return f"{noun.capitalize()}s may have at most {limit} characters each: {shown}{more}."
+
+
+def limit_errors(fields: dict) -> dict[str, list[str]]:
+    """Size limits of the listing fields present in ``fields``: messages per field, empty if none.
+
+    The form shows them; update_listing enforces them, as full_clean checks neither the size
+    of a TextField nor the lines inside the JSON lists.
+    """
+    errors: dict[str, list[str]] = {}
+    about = fields.get("about")
+    if about is not None:
+        if len(about) > MAX_ABOUT_LENGTH:
+            errors["about"] = [f"About has {len(about):,} characters of HTML; "
+                               f"at most {MAX_ABOUT_LENGTH:,} are allowed."]
+        elif (words := richtext.word_count(about)) > MAX_ABOUT_WORDS:
+            errors["about"] = [f"About has {words} words; at most {MAX_ABOUT_WORDS} are allowed."]
+    for field, noun, max_items, max_length in (
+            ("key_features", "key feature", MAX_KEY_FEATURES, MAX_KEY_FEATURE_LENGTH),
+            ("install_steps", "install step", MAX_INSTALL_STEPS, MAX_INSTALL_STEP_LENGTH)):
+        items = fields.get(field)
+        if items is None:
+            continue
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            errors[field] = [f"{noun.capitalize()}s must be a list of lines."]
+            continue
+        messages = []
+        if len(items) > max_items:
+            messages.append(f"{len(items)} {noun}s; at most {max_items} are allowed (one per line).")
+        if too_long := _too_long_lines(items, noun=noun, limit=max_length):
+            messages.append(too_long)
+        if messages:
+            errors[field] = messages
+    for field, (label, limit) in MAX_TEXT_LENGTHS.items():
+        value = fields.get(field)
+        if value is not None and len(value) > limit:
+            errors[field] = [f"{label} has {len(value):,} characters; at most {limit:,} are allowed."]
+    return errors
+
+
 # ---------------------------------------------------------------- writes
 
 def _require_editable(listing: ListingVersion) -> None:
@@ -181,12 +233,19 @@ def update_listing(*, actor, listing: ListingVersion, fields: dict, categories=N
     unknown = set(fields) - set(LISTING_FIELDS)
     if unknown:
         raise ValueError(f"Unknown listing fields: {sorted(unknown)}")
+    too_long = limit_errors(fields)
+    if too_long:
+        raise ValidationError(too_long)
     for field, value in fields.items():
         if field == "about":
             value = richtext.sanitize(value)
         setattr(listing, field, value)
+    # "Free" is a price model only through is_free; a paid app chooses one of the others.
     if listing.is_free:
-        listing.price_model = "free"
+        listing.price_model = PriceModel.FREE
+        listing.lowest_price_eur = None
+    elif listing.price_model == PriceModel.FREE:
+        listing.price_model = ""
     listing.full_clean(exclude=["app", "environment"])
     listing.save()
     if categories is not None:

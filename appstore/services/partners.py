@@ -5,6 +5,9 @@ from django.utils.text import slugify
 from audit import services as audit
 
 from ..models import Partner, PartnerMember
+from ..names import name_key, normalise_name, validate_company_name
+
+COMPANY_NAME_MAX = Partner._meta.get_field("name").max_length
 
 
 def unique_partner_seo_name(name: str) -> str:
@@ -16,19 +19,37 @@ def unique_partner_seo_name(name: str) -> str:
 
 
 def partner_name_taken(name: str) -> bool:
-    """Company names are unique among partners, ignoring case."""
-    return Partner.objects.filter(name__iexact=name.strip()).exists()
+    """Company names are unique among partners by name_key (case, width and spacing ignored).
+
+    Compared in Python: the key is Unicode case folding, which SQLite cannot do.
+    """
+    key = name_key(name)
+    return any(name_key(existing) == key
+               for existing in Partner.objects.values_list("name", flat=True).iterator())
+
+
+def clean_company_name(name: str) -> str:
+    """The company name as stored: refused if it hides characters or uses < >, else normalised."""
+    try:
+        validate_company_name(name)
+    except ValidationError as exc:
+        raise ValidationError({"name": exc.error_list}) from exc
+    normalised = normalise_name(name)
+    if not normalised:
+        raise ValidationError({"name": "Enter the company name."})
+    if len(normalised) > COMPANY_NAME_MAX:
+        raise ValidationError({"name": f"At most {COMPANY_NAME_MAX} characters."})
+    return normalised
 
 
 @transaction.atomic
 def create_partner(*, founder, name: str, website: str = "") -> Partner:
     """A new company signs up: the founder becomes its administrator with every permission."""
-    if not name.strip():
-        raise ValidationError({"name": "Enter the company name."})
+    name = clean_company_name(name)
     if partner_name_taken(name):
         raise ValidationError({"name": "A company with this name is already registered."})
     partner = Partner.objects.create(
-        name=name.strip(), seo_name=unique_partner_seo_name(name), website=website,
+        name=name, seo_name=unique_partner_seo_name(name), website=website,
         administrative_contact=founder, technical_contact=founder,
         support_emails=founder.email,
     )
