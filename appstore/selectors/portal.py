@@ -1,14 +1,25 @@
 """Reads for the developer portal; every one takes the partner (or an object already scoped to it)."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
+from django.utils import timezone
 
 from audit.models import AuditEntry
 from audit.selectors import entries_for_partner
 
-from ..models import App, ImageKind, ListingImage, ListingVersion, Partner, VersionState
+from ..models import (
+    App,
+    ImageKind,
+    LinkClick,
+    LinkKind,
+    ListingImage,
+    ListingVersion,
+    Partner,
+    VersionState,
+)
 from ..services.listings import OPEN_STATES
 
 
@@ -80,3 +91,17 @@ def listing_change_log(listing: ListingVersion) -> QuerySet[AuditEntry]:
     if following is not None:
         entries = entries.filter(at__lt=following)
     return entries.order_by("at", "id")
+
+
+CLICK_WINDOW_DAYS = 30
+
+
+def store_clicks(partner: Partner, app_id: int, days: int = CLICK_WINDOW_DAYS) -> list[tuple[str, int]]:
+    """Clicks through the store's /go/ links of one of the partner's apps in the last ``days``.
+
+    One row per link kind, zero included, from a single grouped query.
+    """
+    since = timezone.now() - timedelta(days=days)
+    counts = dict(LinkClick.objects.filter(app__partner=partner, app_id=app_id, at__gte=since)
+                  .values_list("kind").annotate(n=Count("id")).order_by())
+    return [(label, counts.get(kind, 0)) for kind, label in LinkKind.choices]

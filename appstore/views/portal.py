@@ -211,6 +211,8 @@ def app_detail(request, member, app_id: int):
         "open_version": portal_selectors.open_version(app), "live": live,
         "store_url": store_url(app) if live else "",
         "can_edit": member.has("app_store"),
+        "clicks": portal_selectors.store_clicks(member.partner, app.pk),
+        "click_days": portal_selectors.CLICK_WINDOW_DAYS,
     })
 
 
