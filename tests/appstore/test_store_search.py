@@ -202,7 +202,8 @@ def test_full_text_search_uses_the_gin_index(client):
     partner = PartnerFactory()
     env = environment()
     fillers = App.objects.bulk_create(
-        App(partner=partner, name=f"Filler {i}", seo_name=f"filler-{i}", template="web")
+        App(partner=partner, name=f"Filler {i}", name_key=f"filler {i}", seo_name=f"filler-{i}",
+            template="web")
         for i in range(300))
     ListingVersion.objects.bulk_create(
         ListingVersion(app=app, environment=env, label="1", state=VersionState.PUBLISHED,
