@@ -13,7 +13,8 @@ from .models import ListingVersion, VersionState
 def _send(template: str, context: dict, recipients: list[str]) -> int:
     if not recipients:
         return 0
-    subject = render_to_string(f"appstore/email/{template}_subject.txt", context).strip()
+    # Templates are plain text (autoescape off); a subject is one line whatever a name holds.
+    subject = " ".join(render_to_string(f"appstore/email/{template}_subject.txt", context).split())
     body = render_to_string(f"appstore/email/{template}_body.txt", context)
     return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
 

@@ -9,15 +9,20 @@ from datetime import date
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.safestring import mark_safe
 
 from audit.models import AuditEntry
 from audit.selectors import entries_for_partner
 
+from .. import richtext
 from ..models import LinkKind, ListingVersion, Partner, PriceModel, VersionState
 from ..services.listings import LISTING_FIELDS, live_listing, snapshot
 
 LISTING_RELATIONS = ("categories", "languages", "markets", "links", "videos", "images")
 REVIEWED_STATES = (VersionState.PUBLISHED, VersionState.REJECTED)
+# Fields whose value is the listing's limited rich text; shown rendered, never as source.
+RICH_TEXT_FIELDS = ("about",)
+EDITS_SINCE_REJECTION = 20
 
 
 # ---------------------------------------------------------------- the queue
@@ -92,6 +97,10 @@ class ComparisonRow:
     new: list[str]
     changed: bool
 
+    @property
+    def is_rich(self) -> bool:
+        return self.key in RICH_TEXT_FIELDS
+
 
 def _field_label(name: str) -> str:
     label = str(ListingVersion._meta.get_field(name).verbose_name)
@@ -104,6 +113,9 @@ def _lines(key: str, value) -> list[str]:
         return []
     if isinstance(value, bool):
         return ["Yes" if value else "No"]
+    if key in RICH_TEXT_FIELDS:
+        # Stored sanitised by the service; cleaned again here so the page never trusts the row.
+        return [mark_safe(richtext.sanitize(str(value)))]
     if key == "price_model":
         return [PriceModel(value).label if value in PriceModel.values else value]
     if key == "lowest_price_eur":
@@ -139,6 +151,42 @@ def compare(old: dict | None, new: dict) -> list[ComparisonRow]:
 
 def listing_comparison(listing: ListingVersion, baseline: ListingVersion | None) -> list[ComparisonRow]:
     return compare(snapshot(baseline) if baseline else None, snapshot(listing))
+
+
+@dataclass(frozen=True)
+class PreviousRejection:
+    """The app's last rejected version and the listing edits made since it was rejected."""
+
+    version: ListingVersion
+    same_version: bool
+    edits: list[AuditEntry]
+    more_edits: bool
+
+
+def previous_rejection(listing: ListingVersion,
+                       baseline: ListingVersion | None) -> PreviousRejection | None:
+    """For a pending first listing (nothing live to compare with): the last rejection, if any.
+
+    A rejected version is edited and requested again in place, so the rejected version is
+    usually this very version, which keeps the reviewer's reason until it is approved; the
+    audit log holds what the partner changed since. Edits are newest first.
+    """
+    if listing.state != VersionState.PENDING or baseline is not None:
+        return None
+    rejected = (
+        listing.app.listing_versions.filter(environment=listing.environment,
+                                            reviewed_at__isnull=False)
+        .exclude(review_reason="").exclude(state=VersionState.PUBLISHED)
+        .select_related("reviewed_by").order_by("-reviewed_at", "-id").first())
+    if rejected is None:
+        return None
+    edits = list(
+        AuditEntry.objects.filter(app_id=listing.app_id, event_type="listing_version_updated",
+                                  at__gte=rejected.reviewed_at)
+        .order_by("-at", "-id")[:EDITS_SINCE_REJECTION + 1])
+    return PreviousRejection(version=rejected, same_version=rejected.pk == listing.pk,
+                             edits=edits[:EDITS_SINCE_REJECTION],
+                             more_edits=len(edits) > EDITS_SINCE_REJECTION)
 
 
 # ---------------------------------------------------------------- staff audit log

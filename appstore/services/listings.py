@@ -1,3 +1,6 @@
+import hashlib
+import json
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -56,6 +59,20 @@ def snapshot(listing: ListingVersion) -> dict:
     data["images"] = [f"{img.get_kind_display()}: {img.alt_text} ({img.width}×{img.height})"
                       for img in listing.images.all()]
     return data
+
+
+def listing_fingerprint(listing: ListingVersion) -> str:
+    """A hash of everything a reviewer judges in this version.
+
+    Any change to the content, including an image file swapped under the same alt text and
+    size, gives another fingerprint; the review forms carry it so a decision only applies
+    to the content the reviewer actually saw.
+    """
+    data = snapshot(listing)
+    data["image_files"] = [[img.pk, img.image.name, img.position] for img in listing.images.all()]
+    data["video_order"] = [[v.pk, v.position] for v in listing.videos.all()]
+    payload = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def missing_for_publish(listing: ListingVersion) -> list[str]:
@@ -391,13 +408,33 @@ def live_listing(app: App, environment) -> ListingVersion | None:
                                        superseded_at__isnull=True).first()
 
 
+STALE_VERSION_MESSAGE = "This version changed after you opened it; review it again."
+STALE_VERSION_CODE = "stale_version"
+
+
+def _require_unchanged(listing: ListingVersion, seen_fingerprint: str | None) -> None:
+    """Refuse a decision about content other than what the reviewer was shown.
+
+    ``seen_fingerprint`` is listing_fingerprint() as it was when the review page was rendered;
+    None skips the check (only for callers that never showed the version to a person).
+    """
+    if seen_fingerprint is not None and seen_fingerprint != listing_fingerprint(listing):
+        raise ValidationError(STALE_VERSION_MESSAGE, code=STALE_VERSION_CODE)
+
+
 @transaction.atomic
-def approve_listing(*, actor, listing: ListingVersion) -> ListingVersion:
-    """Publish a pending version; the app's previous live version is superseded."""
+def approve_listing(*, actor, listing: ListingVersion,
+                    seen_fingerprint: str | None = None) -> ListingVersion:
+    """Publish a pending version; the app's previous live version is superseded.
+
+    Staff pages pass ``seen_fingerprint`` so a version changed since the page was opened
+    (withdrawn, edited and requested again) is not published unseen.
+    """
     require_app_manager(user=actor)
     listing = ListingVersion.objects.select_for_update().get(pk=listing.pk)
     if listing.state != VersionState.PENDING:
         raise ValidationError("Only a pending version can be approved.")
+    _require_unchanged(listing, seen_fingerprint)
     now = timezone.now()
     previous = live_listing(listing.app, listing.environment)
     if previous:
@@ -423,13 +460,16 @@ def approve_listing(*, actor, listing: ListingVersion) -> ListingVersion:
 
 
 @transaction.atomic
-def reject_listing(*, actor, listing: ListingVersion, reason: str) -> ListingVersion:
+def reject_listing(*, actor, listing: ListingVersion, reason: str,
+                   seen_fingerprint: str | None = None) -> ListingVersion:
+    """Send a pending version back to the partner with a reason (see approve_listing)."""
     require_app_manager(user=actor)
     if not reason.strip():
         raise ValidationError({"reason": "Say why the version is rejected; the partner sees it."})
     listing = ListingVersion.objects.select_for_update().get(pk=listing.pk)
     if listing.state != VersionState.PENDING:
         raise ValidationError("Only a pending version can be rejected.")
+    _require_unchanged(listing, seen_fingerprint)
     listing.state = VersionState.REJECTED
     listing.reviewed_by = actor
     listing.reviewed_at = timezone.now()

@@ -5,6 +5,7 @@ appstore.services.listings.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 
 from django import forms
@@ -22,12 +23,23 @@ from audit.models import AuditEntry
 from ..models import ListingVersion, VersionState
 from ..permissions import require_app_manager
 from ..selectors import review as selectors
-from ..services.listings import approve_listing, reject_listing
+from ..services.listings import (
+    STALE_VERSION_CODE,
+    approve_listing,
+    listing_fingerprint,
+    reject_listing,
+)
 
 app_name = "review"
 
 QUEUE_PAGE_SIZE = 25
 AUDIT_PAGE_SIZE = 50
+# An audit value longer than this is cut in the list, with more of it behind a "Show more".
+AUDIT_VALUE_PREVIEW = 300
+# Never more than this of one value on the page: the page stays small whatever was stored.
+AUDIT_VALUE_LIMIT = 5000
+# The hidden field on both decision forms: listing_fingerprint() of what the page showed.
+FINGERPRINT_FIELD = "seen_fingerprint"
 
 
 def app_manager_required(view: Callable) -> Callable:
@@ -91,11 +103,32 @@ def change_text(value) -> str:
     return str(value)
 
 
-def change_rows(changes) -> list[tuple[str, str, str]]:
+@dataclass(frozen=True)
+class ShownValue:
+    """One side of an audit change as the list shows it: a preview and, when cut, more of it."""
+
+    preview: str
+    more: str = ""
+    length: int = 0
+    clipped: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.preview)
+
+
+def shown_value(text: str) -> ShownValue:
+    if len(text) <= AUDIT_VALUE_PREVIEW:
+        return ShownValue(preview=text, length=len(text))
+    return ShownValue(preview=text[:AUDIT_VALUE_PREVIEW - 1] + "…", more=text[:AUDIT_VALUE_LIMIT],
+                      length=len(text), clipped=len(text) > AUDIT_VALUE_LIMIT)
+
+
+def change_rows(changes) -> list[tuple[str, ShownValue, ShownValue]]:
     if not isinstance(changes, dict):
         return []
-    return [(field, change_text(pair[0]), change_text(pair[1]))
-            if isinstance(pair, list | tuple) and len(pair) == 2 else (field, "", change_text(pair))
+    return [(field, shown_value(change_text(pair[0])), shown_value(change_text(pair[1])))
+            if isinstance(pair, list | tuple) and len(pair) == 2
+            else (field, shown_value(""), shown_value(change_text(pair)))
             for field, pair in changes.items()]
 
 
@@ -120,32 +153,47 @@ def listing_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except ListingVersion.DoesNotExist as exc:
         raise Http404("No such listing version.") from exc
     reject_form = RejectForm()
+    stale = False
     if request.method == "POST":
         action = request.POST.get("action")
+        # Always passed on: a form without it was not rendered from this page's content.
+        seen = request.POST.get(FINGERPRINT_FIELD, "")
         if action == "approve":
-            return _approve(request, listing)
+            return _approve(request, listing, seen)
         if action != "reject":
             return HttpResponseBadRequest("Unknown action.")
         reject_form = RejectForm(request.POST)
         if reject_form.is_valid():
-            response = _reject(request, listing, reject_form)
+            response = _reject(request, listing, reject_form, seen)
             if response is not None:
                 return response
+            stale = _is_stale(reject_form)
 
     baseline = selectors.baseline_for(listing)
     rows = selectors.listing_comparison(listing, baseline)
+    is_pending = listing.state == VersionState.PENDING
+    rejection = selectors.previous_rejection(listing, baseline)
+    for entry in rejection.edits if rejection else ():
+        entry.change_rows = change_rows(entry.changes)
     return render(request, "appstore/review/listing.html", {
         "listing": listing, "app": listing.app, "partner": listing.app.partner,
         "baseline": baseline, "rows": rows, "changed_rows": [r for r in rows if r.changed],
-        "images": list(listing.images.all()), "is_pending": listing.state == VersionState.PENDING,
-        "reject_form": reject_form,
-    }, status=400 if reject_form.errors else 200)
+        "images": list(listing.images.all()), "is_pending": is_pending,
+        "reject_form": reject_form, "fingerprint_field": FINGERPRINT_FIELD,
+        "fingerprint": listing_fingerprint(listing) if is_pending else "",
+        "rejection": rejection,
+    }, status=409 if stale else 400 if reject_form.errors else 200)
 
 
-def _approve(request: HttpRequest, listing: ListingVersion) -> HttpResponse:
+def _is_stale(form: RejectForm) -> bool:
+    return any(error.code == STALE_VERSION_CODE for error in form.errors.as_data().get("__all__", []))
+
+
+def _approve(request: HttpRequest, listing: ListingVersion, seen: str) -> HttpResponse:
     try:
-        approve_listing(actor=request.user, listing=listing)
+        approve_listing(actor=request.user, listing=listing, seen_fingerprint=seen)
     except ValidationError as exc:
+        # The page is shown again with the current content (and its new fingerprint).
         messages.error(request, " ".join(exc.messages))
         return redirect("review:listing", pk=listing.pk)
     messages.success(request, f"{listing.app.name} listing {listing.label} is approved and live; "
@@ -153,14 +201,21 @@ def _approve(request: HttpRequest, listing: ListingVersion) -> HttpResponse:
     return redirect("review:queue")
 
 
-def _reject(request: HttpRequest, listing: ListingVersion, form: RejectForm) -> HttpResponse | None:
+def _reject(request: HttpRequest, listing: ListingVersion, form: RejectForm,
+            seen: str) -> HttpResponse | None:
     """Reject, or put the service's objection on the form (None: show the page again)."""
     try:
-        reject_listing(actor=request.user, listing=listing, reason=form.cleaned_data["reason"])
+        reject_listing(actor=request.user, listing=listing, reason=form.cleaned_data["reason"],
+                       seen_fingerprint=seen)
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
+            return None
+        if getattr(exc, "code", None) == STALE_VERSION_CODE:
+            # Keep the typed reason; show the current content beside it.
+            messages.error(request, " ".join(exc.messages))
+            form.add_error(None, exc)
             return None
         messages.error(request, " ".join(exc.messages))
         return redirect("review:listing", pk=listing.pk)

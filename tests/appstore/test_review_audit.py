@@ -101,3 +101,31 @@ def test_audit_query_count_does_not_grow_with_entries(staff_client, partners,
     with django_assert_num_queries(len(few)):
         response = staff_client.get(URL)
     assert len(response.context["page"]) == 10
+
+
+def test_long_values_are_cut_and_the_page_stays_small(staff_client, partners):
+    huge_old, huge_new = "o" * 100_000, "n" * 100_000
+    entry(partners[0], event_type="listing_version_updated",
+          changes={"requirements": [huge_old, huge_new], "header": ["Short", "Also short"]})
+
+    response = staff_client.get(URL)
+
+    html = response.content.decode()
+    assert len(html) < 40_000
+    assert "o" * 299 + "…" in html and "n" * 299 + "…" in html
+    assert "o" * 5001 not in html and "n" * 5001 not in html
+    assert "o" * 5000 in html  # more of it behind "show more"
+    assert html.count('<details class="audit-value">') == 2
+    assert "100000 characters" in html
+    assert "Only the first 5000 of 100000 characters are shown." in html
+    # Short values are shown whole, without a disclosure.
+    assert '<span class="diff-old">Short</span>' in html
+    assert '<span class="diff-new">Also short</span>' in html
+
+
+def test_a_value_just_over_the_preview_is_shown_whole_behind_show_more(staff_client, partners):
+    value = "word " * 100
+    entry(partners[0], changes={"about": [None, value.strip()]})
+    html = staff_client.get(URL).content.decode()
+    assert value.strip() in html
+    assert "Only the first" not in html

@@ -1,11 +1,14 @@
 """Reviewing one version: side-by-side comparison with the live version, approve, reject."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from appstore.models import LinkKind, ListingVersion, VersionState
+from appstore.models import LinkKind, ListingImage, ListingVersion, VersionState
+from appstore.selectors import review as review_selectors
 from appstore.services import listings
 from audit.models import AuditEntry
 from tests.factories import AppFactory, ListingFactory, complete_listing, published_listing
@@ -38,6 +41,14 @@ def pending(app, live, partner_member):
 
 def url(listing: ListingVersion) -> str:
     return reverse("review:listing", args=[listing.pk])
+
+
+def seen(client, listing: ListingVersion) -> str:
+    """The fingerprint the review page puts in its decision forms."""
+    response = client.get(url(listing))
+    fingerprint = response.context["fingerprint"]
+    assert f'name="seen_fingerprint" value="{fingerprint}"' in response.content.decode()
+    return fingerprint
 
 
 # ---------------------------------------------------------------- the comparison
@@ -100,8 +111,10 @@ def test_review_page_query_count_does_not_grow_with_images(staff_client, pending
 def test_approve_publishes_supersedes_and_emails_technical_contact(
         staff_client, app, live, pending, partner_member, mailoutbox,
         django_capture_on_commit_callbacks):
+    fingerprint = seen(staff_client, pending)
     with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post(url(pending), {"action": "approve"})
+        response = staff_client.post(url(pending), {"action": "approve",
+                                                    "seen_fingerprint": fingerprint})
 
     assert response.status_code == 302
     assert response["Location"] == reverse("review:queue")
@@ -156,8 +169,10 @@ def test_reject_requires_a_reason(staff_client, pending, mailoutbox,
 def test_reject_stores_reason_emails_contact_and_reopens_version(
         staff_client, app, pending, partner_member, mailoutbox, django_capture_on_commit_callbacks):
     reason = "The screenshots show another product.\nPlease replace them."
+    fingerprint = seen(staff_client, pending)
     with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post(url(pending), {"action": "reject", "reason": reason})
+        response = staff_client.post(url(pending), {"action": "reject", "reason": reason,
+                                                    "seen_fingerprint": fingerprint})
 
     assert response.status_code == 302
     assert response["Location"] == reverse("review:queue")
@@ -193,3 +208,171 @@ def test_unknown_action_is_a_bad_request(staff_client, pending):
     assert staff_client.post(url(pending), {"action": "publish-now"}).status_code == 400
     pending.refresh_from_db()
     assert pending.state == VersionState.PENDING
+
+
+# ---------------------------------------------------------------- a decision is about what was seen
+
+PHISHING = "https://phish.example.net/install"
+
+
+def change_after_opening(listing: ListingVersion, member) -> ListingVersion:
+    """The partner withdraws, points the green button elsewhere and requests publishing again."""
+    listing = listings.withdraw_request(actor=member, listing=listing)
+    listings.update_listing(actor=member, listing=listing, fields={},
+                            links={"install": {"url": PHISHING, "label": "Start free trial"}})
+    return listings.request_publish(actor=member, listing=listing)
+
+
+def test_approve_is_refused_when_the_version_changed_after_the_page_was_opened(
+        staff_client, live, pending, partner_member, mailoutbox,
+        django_capture_on_commit_callbacks):
+    opened = seen(staff_client, pending)
+    change_after_opening(pending, partner_member.user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(url(pending), {"action": "approve", "seen_fingerprint": opened},
+                                     follow=True)
+
+    pending.refresh_from_db()
+    live.refresh_from_db()
+    assert pending.state == VersionState.PENDING
+    assert live.is_live
+    assert mailoutbox == []
+    assert not AuditEntry.objects.filter(event_type="listing_version_published").exists()
+    # Back on the review page, with the message and the content as it is now.
+    assert response.redirect_chain[-1][0] == url(pending)
+    html = response.content.decode()
+    assert "This version changed after you opened it; review it again." in html
+    assert PHISHING in html
+    fresh = response.context["fingerprint"]
+    assert fresh != opened
+    # Having seen the new content, the reviewer can decide about it.
+    staff_client.post(url(pending), {"action": "approve", "seen_fingerprint": fresh})
+    pending.refresh_from_db()
+    assert pending.state == VersionState.PUBLISHED
+
+
+def test_reject_is_refused_when_the_version_changed_and_keeps_the_reason(
+        staff_client, pending, partner_member, mailoutbox, django_capture_on_commit_callbacks):
+    opened = seen(staff_client, pending)
+    change_after_opening(pending, partner_member.user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(url(pending), {
+            "action": "reject", "reason": "Header is too vague.", "seen_fingerprint": opened})
+
+    assert response.status_code == 409
+    pending.refresh_from_db()
+    assert pending.state == VersionState.PENDING and pending.review_reason == ""
+    assert mailoutbox == []
+    html = response.content.decode()
+    assert html.count("This version changed after you opened it; review it again.") == 2
+    assert "Header is too vague.</textarea>" in html
+    assert PHISHING in html
+    assert response.context["fingerprint"] not in ("", opened)
+    assert f'value="{response.context["fingerprint"]}"' in html
+
+
+def test_a_decision_without_the_fingerprint_is_refused(staff_client, pending):
+    response = staff_client.post(url(pending), {"action": "approve"}, follow=True)
+    assert "review it again" in response.content.decode()
+    response = staff_client.post(url(pending), {"action": "reject", "reason": "No."})
+    assert response.status_code == 409
+    pending.refresh_from_db()
+    assert pending.state == VersionState.PENDING
+
+
+def test_services_refuse_a_stale_fingerprint(pending, app_manager):
+    with pytest.raises(ValidationError, match="changed after you opened it"):
+        listings.approve_listing(actor=app_manager, listing=pending, seen_fingerprint="0" * 64)
+    with pytest.raises(ValidationError, match="changed after you opened it"):
+        listings.reject_listing(actor=app_manager, listing=pending, reason="No.",
+                                seen_fingerprint="0" * 64)
+    pending.refresh_from_db()
+    assert pending.state == VersionState.PENDING
+    listings.approve_listing(actor=app_manager, listing=pending,
+                             seen_fingerprint=listings.listing_fingerprint(pending))
+    pending.refresh_from_db()
+    assert pending.state == VersionState.PUBLISHED
+
+
+def test_fingerprint_sees_content_the_comparison_does_not_show(pending):
+    """Same value whichever way the version is loaded; a swapped image file or a reordered
+    screenshot changes it although alt text and size stay the same."""
+    before = listings.listing_fingerprint(pending)
+    assert before == listings.listing_fingerprint(review_selectors.listing_for_review(pending.pk))
+    assert before == listings.listing_fingerprint(ListingVersion.objects.get(pk=pending.pk))
+
+    image = pending.images.get(kind="home_icon")
+    ListingImage.objects.filter(pk=image.pk).update(image="listings/other-icon.png")
+    swapped = listings.listing_fingerprint(ListingVersion.objects.get(pk=pending.pk))
+    assert swapped != before
+    assert listings.snapshot(pending) == listings.snapshot(ListingVersion.objects.get(pk=pending.pk))
+
+
+# ---------------------------------------------------------------- About, rendered
+
+def test_about_is_shown_rendered_and_sanitised_in_both_columns(staff_client, live, pending):
+    ListingVersion.objects.filter(pk=live.pk).update(about="<p>Old text with <b>bold</b> words.</p>")
+    # Written past the service, as a row that was never cleaned would be.
+    ListingVersion.objects.filter(pk=pending.pk).update(
+        about='<p>New <em>lovely</em> text.</p><script>alert("x")</script>'
+              '<img src="x" onerror="alert(1)"><a href="javascript:alert(2)">bad link</a>')
+
+    response = staff_client.get(url(pending))
+
+    html = response.content.decode()
+    assert "<b>bold</b>" in html and "<em>lovely</em>" in html
+    assert "&lt;b&gt;" not in html and "&lt;p&gt;" not in html
+    assert "<script>alert" not in html and "onerror" not in html and "javascript:" not in html
+    about = {row.key: row for row in response.context["rows"]}["about"]
+    assert about.changed and about.is_rich
+    assert 'class="diff-old rich-text diff-rich"' in html
+    assert 'class="diff-new rich-text diff-rich"' in html
+
+
+# ---------------------------------------------------------------- a first listing rejected before
+
+def test_resubmitted_first_listing_shows_the_rejection_and_the_edits_since(
+        staff_client, app, partner_member, app_manager):
+    first = listings.request_publish(actor=partner_member.user,
+                                     listing=complete_listing(ListingFactory(app=app)))
+    first = listings.reject_listing(actor=app_manager, listing=first,
+                                    reason="The header promises too much.")
+    listings.update_listing(actor=partner_member.user, listing=first,
+                            fields={"header": "A modest header for the store"})
+    listings.request_publish(actor=partner_member.user, listing=first)
+
+    response = staff_client.get(url(first))
+
+    rejection = response.context["rejection"]
+    assert rejection.version == first and rejection.same_version
+    html = response.content.decode()
+    assert "Rejected before" in html
+    assert "This version was rejected" in html
+    assert "The header promises too much." in html
+    assert "A modest header for the store" in html
+    assert f"{app.name} keeps your CRM in step" in html  # the header as it was rejected
+    assert "event_type=listing_version_updated" in html
+
+
+def test_rejected_earlier_version_is_linked(staff_client, app, partner_member):
+    old = ListingFactory(app=app, label="1.0", state=VersionState.REJECTED,
+                         review_reason="Screenshots are of another app.", reviewed_at=timezone.now())
+    new = complete_listing(ListingFactory(app=app, label="1.1", state=VersionState.PENDING,
+                                          submitted_at=timezone.now()))
+
+    html = staff_client.get(url(new)).content.decode()
+
+    assert f'href="{url(old)}">Version 1.0</a> was rejected' in html
+    assert "Screenshots are of another app." in html
+
+
+def test_no_rejection_note_for_an_update_or_a_listing_never_rejected(staff_client, app, pending,
+                                                                     app_manager):
+    assert staff_client.get(url(pending)).context["rejection"] is None
+    other = AppFactory(partner=app.partner)
+    fresh = complete_listing(ListingFactory(app=other, state=VersionState.PENDING))
+    response = staff_client.get(url(fresh))
+    assert response.context["rejection"] is None
+    assert "Rejected before" not in response.content.decode()
