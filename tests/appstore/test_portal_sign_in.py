@@ -9,6 +9,12 @@ pytestmark = pytest.mark.django_db
 LOGIN = "/accounts/login/"
 
 
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings):
+    # These sign-ins test where people land, not throttling; keep them out of the shared counters.
+    settings.ACCOUNT_RATE_LIMITS = False
+
+
 def sign_in(client, email, password=PASSWORD, next_url=None):
     url = LOGIN + (f"?next={next_url}" if next_url else "")
     data = {"login": email, "password": password}
