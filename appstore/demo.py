@@ -672,7 +672,7 @@ def load_demo() -> DemoResult:
         if app_services.name_taken(spec.name):
             continue
         app = _create_app(spec=spec, partner=partner, founder=founder, images=images)
-        listing = listing_services.approve_listing(actor=staff, listing=app.listing_versions.get())
+        listing_services.approve_listing(actor=staff, listing=app.listing_versions.get())
         if not spec.beta:  # a newly listed standard app is beta until staff lift it
             app_services.update_app_settings(actor=staff, app=app, is_beta=False)
         # Demo figures: real installs and featuring are counted and chosen elsewhere.

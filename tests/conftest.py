@@ -1,8 +1,11 @@
+import importlib
 import os
 import shutil
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
+from django.core.cache import cache
 
 from accounts.services import ensure_user
 
@@ -44,6 +47,25 @@ def _test_settings(settings, tmp_path):
     celery_app.conf.task_eager_propagates = True
     yield
     celery_app.conf.task_always_eager = False
+
+
+# Rows the data migrations create. A transactional test's flush removes them, so tests
+# that commit (browser, real worker) put them back first.
+REFERENCE_DATA_MIGRATIONS = ("tenants.migrations.0002_environments",
+                             "accounts.migrations.0002_app_manager_group",
+                             "appstore.migrations.0002_taxonomy")
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    for module in REFERENCE_DATA_MIGRATIONS:
+        importlib.import_module(module).create(django_apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and cached pages must not leak from one test into the next."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from accounts.services import ensure_user
 from appstore.models import LinkClick, ListingVersion, Partner, VersionState
 from tests.factories import png_bytes
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("reference_data")]
 
 PASSWORD = "a-Long-and-unusual-passphrase-42"
 

@@ -9,7 +9,8 @@ from appstore.tasks import notify_listing_reviewed
 from config.celery import app as celery_app
 from tests.factories import AppFactory, ListingFactory, complete_listing
 
-pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("reference_data")]
 
 
 @pytest.fixture
