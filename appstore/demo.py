@@ -24,6 +24,7 @@ from tenants.services import ensure_tenant, ensure_tenant_member
 from .models import App, Category, ImageKind, Language, ListingVersion, Market, Partner
 from .services import apps as app_services
 from .services import listings as listing_services
+from .services import review as review_services
 from .services.partners import create_partner
 
 DEMO_PASSWORD = "demo-password"
@@ -672,7 +673,7 @@ def load_demo() -> DemoResult:
         if app_services.name_taken(spec.name):
             continue
         app = _create_app(spec=spec, partner=partner, founder=founder, images=images)
-        listing_services.approve_listing(actor=staff, listing=app.listing_versions.get())
+        review_services.approve_listing(actor=staff, listing=app.listing_versions.get())
         if not spec.beta:  # a newly listed standard app is beta until staff lift it
             app_services.update_app_settings(actor=staff, app=app, is_beta=False)
         # Demo figures: real installs and featuring are counted and chosen elsewhere.

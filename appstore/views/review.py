@@ -23,12 +23,8 @@ from audit.models import AuditEntry
 from ..models import ListingVersion, VersionState
 from ..permissions import require_app_manager
 from ..selectors import review as selectors
-from ..services.listings import (
-    STALE_VERSION_CODE,
-    approve_listing,
-    listing_fingerprint,
-    reject_listing,
-)
+from ..services.listings import listing_fingerprint
+from ..services.review import STALE_VERSION_CODE, approve_listing, reject_listing
 
 app_name = "review"
 

@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from appstore.models import ListingVersion, VersionState
-from appstore.services import listings
+from appstore.services import listings, review
 from audit.models import AuditEntry
 from tests.factories import AppFactory, ListingFactory, complete_listing
 
@@ -25,13 +25,13 @@ def test_approve_supersedes_previous_and_emails(partner_member, app_manager, mai
     first = complete_listing(ListingFactory(app=app))
     with django_capture_on_commit_callbacks(execute=True):
         listings.request_publish(actor=partner_member.user, listing=first)
-        listings.approve_listing(actor=app_manager, listing=first)
+        review.approve_listing(actor=app_manager, listing=first)
     second = listings.create_listing_version(actor=partner_member.user, app=app)
     assert second.label == "1.1"
     assert second.images.count() == 3
     with django_capture_on_commit_callbacks(execute=True):
         listings.request_publish(actor=partner_member.user, listing=second)
-        listings.approve_listing(actor=app_manager, listing=second)
+        review.approve_listing(actor=app_manager, listing=second)
     first.refresh_from_db()
     assert first.superseded_at is not None
     live = ListingVersion.objects.filter(app=app, state="published", superseded_at__isnull=True)
@@ -50,20 +50,20 @@ def test_non_staff_cannot_approve(partner_member):
     listing = complete_listing(ListingFactory(app=AppFactory(partner=partner_member.partner)))
     listings.request_publish(actor=partner_member.user, listing=listing)
     with pytest.raises(PermissionDenied):
-        listings.approve_listing(actor=partner_member.user, listing=listing)
+        review.approve_listing(actor=partner_member.user, listing=listing)
 
 
 def test_new_version_keeps_the_apps_featuring_and_first_listed_date(partner_member, app_manager):
     app = AppFactory(partner=partner_member.partner, is_featured=True)
     first = complete_listing(ListingFactory(app=app))
     listings.request_publish(actor=partner_member.user, listing=first)
-    listings.approve_listing(actor=app_manager, listing=first)
+    review.approve_listing(actor=app_manager, listing=first)
     app.refresh_from_db()
     listed_at = app.listed_at
     assert listed_at is not None
     second = listings.create_listing_version(actor=partner_member.user, app=app)
     listings.request_publish(actor=partner_member.user, listing=second)
-    listings.approve_listing(actor=app_manager, listing=second)
+    review.approve_listing(actor=app_manager, listing=second)
     app.refresh_from_db()
     assert app.listed_at == listed_at and app.is_featured
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from appstore.models import Category, Language, LinkKind, ListingVersion, Market, VersionState
-from appstore.services import listings
+from appstore.services import listings, review
 from tests.factories import AppFactory, ListingFactory, complete_listing
 
 pytestmark = pytest.mark.django_db
@@ -229,7 +229,7 @@ def test_change_log_json_lists_this_versions_changes_only(partner_client, partne
     complete_listing(listing)
     partner_client.post(url(listing), form_data(header="First header"))
     listings.request_publish(actor=partner_member.user, listing=listing)
-    listings.approve_listing(actor=app_manager, listing=listing)
+    review.approve_listing(actor=app_manager, listing=listing)
     second = listings.create_listing_version(actor=partner_member.user, app=listing.app)
     partner_client.post(url(second), form_data(label=second.label, header="Second header"))
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from appstore.services import listings
+from appstore.services import listings, review
 from tests.factories import AppFactory, ListingFactory, complete_listing
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ def test_rejection_mail_keeps_the_reason_as_typed(pending, partner_member, app_m
                                                   django_capture_on_commit_callbacks):
     pending = listings.request_publish(actor=partner_member.user, listing=pending)
     with django_capture_on_commit_callbacks(execute=True):
-        listings.reject_listing(actor=app_manager, listing=pending, reason=REASON)
+        review.reject_listing(actor=app_manager, listing=pending, reason=REASON)
 
     [mail] = mailoutbox
     assert mail.to == [partner_member.user.email]
@@ -56,7 +56,7 @@ def test_approval_mail_subject_is_one_line(partner_member, app_manager, mailoutb
                                        listing=complete_listing(ListingFactory(app=app)))
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        listings.approve_listing(actor=app_manager, listing=listing)
+        review.approve_listing(actor=app_manager, listing=listing)
 
     [mail] = mailoutbox
     assert mail.subject == "Published: Line one Line two listing 1.0"

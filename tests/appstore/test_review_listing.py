@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from appstore.models import LinkKind, ListingImage, ListingVersion, VersionState
 from appstore.selectors import review as review_selectors
-from appstore.services import listings
+from appstore.services import listings, review
 from audit.models import AuditEntry
 from tests.factories import AppFactory, ListingFactory, complete_listing, published_listing
 
@@ -189,7 +189,7 @@ def test_reject_stores_reason_emails_contact_and_reopens_version(
 
 
 def test_rejected_version_is_read_only_with_its_reason(staff_client, pending, app_manager):
-    listings.reject_listing(actor=app_manager, listing=pending, reason="Icons are blurry.")
+    review.reject_listing(actor=app_manager, listing=pending, reason="Icons are blurry.")
 
     response = staff_client.get(url(pending))
 
@@ -284,13 +284,13 @@ def test_a_decision_without_the_fingerprint_is_refused(staff_client, pending):
 
 def test_services_refuse_a_stale_fingerprint(pending, app_manager):
     with pytest.raises(ValidationError, match="changed after you opened it"):
-        listings.approve_listing(actor=app_manager, listing=pending, seen_fingerprint="0" * 64)
+        review.approve_listing(actor=app_manager, listing=pending, seen_fingerprint="0" * 64)
     with pytest.raises(ValidationError, match="changed after you opened it"):
-        listings.reject_listing(actor=app_manager, listing=pending, reason="No.",
+        review.reject_listing(actor=app_manager, listing=pending, reason="No.",
                                 seen_fingerprint="0" * 64)
     pending.refresh_from_db()
     assert pending.state == VersionState.PENDING
-    listings.approve_listing(actor=app_manager, listing=pending,
+    review.approve_listing(actor=app_manager, listing=pending,
                              seen_fingerprint=listings.listing_fingerprint(pending))
     pending.refresh_from_db()
     assert pending.state == VersionState.PUBLISHED
@@ -337,7 +337,7 @@ def test_resubmitted_first_listing_shows_the_rejection_and_the_edits_since(
         staff_client, app, partner_member, app_manager):
     first = listings.request_publish(actor=partner_member.user,
                                      listing=complete_listing(ListingFactory(app=app)))
-    first = listings.reject_listing(actor=app_manager, listing=first,
+    first = review.reject_listing(actor=app_manager, listing=first,
                                     reason="The header promises too much.")
     listings.update_listing(actor=partner_member.user, listing=first,
                             fields={"header": "A modest header for the store"})
