@@ -1,18 +1,10 @@
-"""Featuring and the first-listed date belong to the app, so new listing versions keep them."""
+"""Featuring and the first-listed date belong to the app, so new listing versions keep them.
+
+The data is copied in 0006: PostgreSQL cannot build this migration's index in the same
+transaction that updates the table's rows.
+"""
 
 from django.db import migrations, models
-from django.db.models import Min
-
-
-def copy_to_apps(apps, schema_editor):
-    App = apps.get_model("appstore", "App")
-    ListingVersion = apps.get_model("appstore", "ListingVersion")
-    firsts = (ListingVersion.objects.filter(published_at__isnull=False).values("app_id")
-              .annotate(first=Min("published_at")))
-    for row in firsts:
-        App.objects.filter(pk=row["app_id"]).update(listed_at=row["first"])
-    featured = ListingVersion.objects.filter(is_featured=True).values_list("app_id", flat=True)
-    App.objects.filter(pk__in=list(featured)).update(is_featured=True)
 
 
 class Migration(migrations.Migration):
@@ -31,10 +23,5 @@ class Migration(migrations.Migration):
             model_name="app",
             name="listed_at",
             field=models.DateTimeField(blank=True, db_index=True, null=True),
-        ),
-        migrations.RunPython(copy_to_apps, migrations.RunPython.noop),
-        migrations.RemoveField(
-            model_name="listingversion",
-            name="is_featured",
         ),
     ]

@@ -132,7 +132,7 @@ def test_migration_keys_existing_names_and_numbers_lookalikes():
     second = AppFactory(name="Other")
     # A row saved before names were normalised: a look-alike of the first name.
     App.objects.filter(pk=second.pk).update(name="ACME\u00a0 sync", name_key="legacy")
-    migration = importlib.import_module("appstore.migrations.0006_app_name_key")
+    migration = importlib.import_module("appstore.migrations.0007_app_name_key")
 
     migration.fill_name_keys(django_apps, None)
 

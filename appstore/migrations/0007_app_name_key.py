@@ -28,7 +28,7 @@ def fill_name_keys(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("appstore", "0005_app_featured_and_listed_at"),
+        ("appstore", "0006_copy_featured_and_listed_at"),
     ]
 
     operations = [
@@ -39,13 +39,6 @@ class Migration(migrations.Migration):
             preserve_default=False,
         ),
         migrations.RunPython(fill_name_keys, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name="app",
-            name="name_key",
-            field=models.CharField(editable=False, max_length=200, unique=True),
-        ),
-        migrations.RemoveConstraint(
-            model_name="app",
-            name="app_name_unique_ci",
-        ),
+        # The unique index comes in 0008: PostgreSQL cannot build an index on a table whose
+        # rows this transaction has just updated (their deferred FK checks are pending).
     ]
