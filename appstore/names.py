@@ -69,3 +69,21 @@ COMPANY_NAME_FORBIDDEN = frozenset("<>")
 
 def validate_company_name(value: str) -> None:
     validate_name(value, COMPANY_NAME_FORBIDDEN, what="The company name")
+
+
+def clean_name(value: str, *, validate, empty_message: str, max_length: int | None = None,
+               field: str = "name") -> str:
+    """A name as stored: checked by ``validate``, normalised, not empty, not too long.
+
+    Errors are raised against ``field`` so forms show them on the right input.
+    """
+    try:
+        validate(value)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.error_list}) from exc
+    normalised = normalise_name(value)
+    if not normalised:
+        raise ValidationError({field: empty_message})
+    if max_length is not None and len(normalised) > max_length:
+        raise ValidationError({field: f"At most {max_length} characters."})
+    return normalised

@@ -7,7 +7,7 @@ from audit import services as audit
 from tenants.models import Environment
 
 from ..models import App, AppTemplate, ListingVersion, Partner, PartnerMember, validate_app_name
-from ..names import name_key, normalise_name
+from ..names import clean_name, name_key
 from ..permissions import require_app_permission, require_partner_permission
 from .listings import refresh_search_text
 
@@ -55,14 +55,7 @@ def name_taken(name: str, exclude_pk: int | None = None) -> bool:
 
 def clean_app_name(name: str) -> str:
     """The name as stored: refused if it hides characters or uses forbidden ones, else normalised."""
-    try:
-        validate_app_name(name)
-    except ValidationError as exc:
-        raise ValidationError({"name": exc.error_list}) from exc
-    normalised = normalise_name(name)
-    if not normalised:
-        raise ValidationError({"name": "Enter the app's name."})
-    return normalised
+    return clean_name(name, validate=validate_app_name, empty_message="Enter the app's name.")
 
 
 def seo_name_locked(app: App) -> bool:

@@ -5,7 +5,7 @@ from django.utils.text import slugify
 from audit import services as audit
 
 from ..models import Partner, PartnerMember
-from ..names import name_key, normalise_name, validate_company_name
+from ..names import clean_name, name_key, validate_company_name
 
 COMPANY_NAME_MAX = Partner._meta.get_field("name").max_length
 
@@ -30,16 +30,8 @@ def partner_name_taken(name: str) -> bool:
 
 def clean_company_name(name: str) -> str:
     """The company name as stored: refused if it hides characters or uses < >, else normalised."""
-    try:
-        validate_company_name(name)
-    except ValidationError as exc:
-        raise ValidationError({"name": exc.error_list}) from exc
-    normalised = normalise_name(name)
-    if not normalised:
-        raise ValidationError({"name": "Enter the company name."})
-    if len(normalised) > COMPANY_NAME_MAX:
-        raise ValidationError({"name": f"At most {COMPANY_NAME_MAX} characters."})
-    return normalised
+    return clean_name(name, validate=validate_company_name, empty_message="Enter the company name.",
+                      max_length=COMPANY_NAME_MAX)
 
 
 @transaction.atomic
