@@ -105,7 +105,7 @@ def create_app(*, actor, partner: Partner, name: str, template: str, is_custom: 
 
     defaults = TEMPLATE_DEFAULTS[template]
     app = App(
-        partner=partner, name=name, name_key=name_key(name),
+        partner=partner, name=name,
         seo_name=unique_app_seo_name(partner, name),
         template=template, is_custom=is_custom, technical_contact=contact,
         error_report_emails=contact.email,
@@ -157,7 +157,6 @@ def update_app_settings(*, actor, app: App, **changes) -> App:
     before = _settings_snapshot(app)
     for field, value in changes.items():
         setattr(app, field, value)
-    app.name_key = name_key(app.name)
     app.full_clean()
     _save_unique_name(app)
     after = _settings_snapshot(app)
