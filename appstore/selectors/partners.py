@@ -22,6 +22,9 @@ def current_membership(request) -> PartnerMember | None:
     member = next((m for m in members if m.partner_id == wanted), members[0] if members else None)
     request._current_membership = member
     request._memberships = members
+    # The same rows answer the services' permission checks (appstore.permissions.membership);
+    # members without the login flag fail those checks either way.
+    request.user._partner_memberships = {m.partner_id: m for m in members}
     return member
 
 
