@@ -27,6 +27,9 @@ class AuditEntry(models.Model):
     partner_id = models.BigIntegerField(null=True, blank=True)
     app_id = models.BigIntegerField(null=True, blank=True)
     tenant_id = models.BigIntegerField(null=True, blank=True)
+    # The versioned object the entry is about ("listing_version", 12), for per-version logs.
+    target_type = models.CharField(max_length=32, blank=True)
+    target_id = models.BigIntegerField(null=True, blank=True)
     subject = models.CharField(max_length=200, blank=True)
     message = models.TextField(blank=True)
     changes = models.JSONField(default=dict, blank=True)
@@ -37,6 +40,7 @@ class AuditEntry(models.Model):
             models.Index(fields=["partner_id", "-at"], name="audit_partner_at"),
             models.Index(fields=["app_id", "-at"], name="audit_app_at"),
             models.Index(fields=["tenant_id", "-at"], name="audit_tenant_at"),
+            models.Index(fields=["target_type", "target_id"], name="audit_target"),
         ]
         verbose_name_plural = "audit entries"
 

@@ -23,3 +23,9 @@ def entries_for_partner(*, partner_id: int | None, source: str = "", actor_id: i
     if date_to:
         qs = qs.filter(at__date__lte=date_to)
     return qs
+
+
+def entries_for_target(target) -> QuerySet[AuditEntry]:
+    """The change log of one versioned object, oldest first."""
+    return AuditEntry.objects.filter(target_type=target._meta.model_name, target_id=target.pk).order_by(
+        "at", "id")

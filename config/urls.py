@@ -6,6 +6,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from appstore.sitemaps import SITEMAPS
+from appstore.urls import portal_patterns, review_patterns
 from appstore.views.portal import PartnerSignupView
 from config.views import healthz
 
@@ -16,8 +17,8 @@ urlpatterns = [
     # Signing up from the portal creates a company; allauth handles the rest of the account.
     path("accounts/signup/", PartnerSignupView.as_view(), name="account_signup"),
     path("accounts/", include("allauth.urls")),
-    path("portal/", include("appstore.views.portal")),
-    path("review/", include("appstore.views.review")),
+    path("portal/", include(portal_patterns)),
+    path("review/", include(review_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),

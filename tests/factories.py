@@ -1,6 +1,7 @@
 """Factories for tests; a complete, publishable listing is one call away."""
 
 import io
+import uuid
 from decimal import Decimal
 
 import factory
@@ -11,8 +12,10 @@ from PIL import Image, ImageDraw
 from accounts.models import User
 from appstore.models import (
     App,
+    AppClient,
     AppTemplate,
     Category,
+    ConfigurationVersion,
     ImageKind,
     Language,
     LinkKind,
@@ -86,6 +89,21 @@ class AppFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"App {n}")
     seo_name = factory.Sequence(lambda n: f"app-{n}")
     template = AppTemplate.WEB
+
+    @factory.post_generation
+    def configured(obj, create, extracted, **kwargs):
+        """Like create_app: a client per environment and configuration 1.0 published to sod.
+
+        AppFactory(configured=False) skips it; configured__claims=[...] etc. set the version's fields.
+        """
+        if not create or extracted is False:
+            return
+        for env in Environment.objects.all():
+            AppClient.objects.create(app=obj, environment=env, client_id=uuid.uuid4().hex)
+        fields = {"api_endpoints": ["WebAPI"], "agents": ["Webhook"], "claims": [], **kwargs}
+        ConfigurationVersion.objects.create(
+            app=obj, environment=environment("sod"), label="1.0", state=VersionState.PUBLISHED,
+            published_at=timezone.now(), **fields)
 
 
 def environment(code: str = "online") -> Environment:

@@ -12,6 +12,8 @@ from audit.selectors import entries_for_partner
 
 from ..models import (
     App,
+    AppClient,
+    ConfigurationVersion,
     ImageKind,
     LinkClick,
     LinkKind,
@@ -105,3 +107,11 @@ def store_clicks(partner: Partner, app_id: int, days: int = CLICK_WINDOW_DAYS) -
     counts = dict(LinkClick.objects.filter(app__partner=partner, app_id=app_id, at__gte=since)
                   .values_list("kind").annotate(n=Count("id")).order_by())
     return [(label, counts.get(kind, 0)) for kind, label in LinkKind.choices]
+
+
+def clients_with_live_configuration(app: App) -> list[tuple[AppClient, ConfigurationVersion | None]]:
+    """Each environment's client of the app with the configuration version live there."""
+    live = {version.environment_id: version for version in app.configuration_versions.filter(
+        state=VersionState.PUBLISHED, superseded_at__isnull=True)}
+    return [(client, live.get(client.environment_id))
+            for client in app.clients.select_related("environment")]

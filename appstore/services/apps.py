@@ -9,6 +9,8 @@ from tenants.models import Environment
 from ..models import App, AppTemplate, ListingVersion, Partner, PartnerMember, validate_app_name
 from ..names import clean_name, name_key
 from ..permissions import require_app_permission, require_partner_permission
+from .configuration import create_initial_configuration
+from .credentials import create_clients
 from .listings import refresh_search_text
 
 NATIVE_REDIRECT_PATTERN = r"^http://127.0.0.1\:\d{4,10}$"
@@ -109,10 +111,7 @@ def create_app(*, actor, partner: Partner, name: str, template: str, is_custom: 
         seo_name=unique_app_seo_name(partner, name),
         template=template, is_custom=is_custom, technical_contact=contact,
         error_report_emails=contact.email,
-        api_endpoints=defaults["api_endpoints"], agents=defaults["agents"],
-        claims=defaults["claims"], is_native=defaults.get("is_native", False),
-        redirect_urls=defaults.get("redirect_urls", redirect_urls.strip()),
-        erp_endpoint_url=erp_endpoint_url, quote_endpoint_url=quote_endpoint_url,
+        is_native=defaults.get("is_native", False),
         is_beta=not is_custom,
     )
     app.full_clean()
@@ -125,6 +124,11 @@ def create_app(*, actor, partner: Partner, name: str, template: str, is_custom: 
                  message=f"App {app.name} created from the {app.get_template_display()} template",
                  changes={"name": [None, app.name], "template": [None, app.template],
                           "is_custom": [None, app.is_custom]})
+    create_clients(app=app)
+    redirects = [defaults["redirect_urls"]] if "redirect_urls" in defaults else [
+        line.strip() for line in redirect_urls.splitlines() if line.strip()]
+    create_initial_configuration(actor=actor, app=app, defaults=defaults, redirect_urls=redirects,
+                                 erp_endpoint_url=erp_endpoint_url, quote_endpoint_url=quote_endpoint_url)
     return app
 
 

@@ -4,14 +4,13 @@ Every view works inside the current partner (current_membership) and reaches obj
 through selectors that take that partner; another partner's object is a 404.
 """
 
-from functools import wraps
 
 from allauth.account.utils import complete_signup
 from allauth.account.views import SignupView
 from allauth.core.exceptions import ImmediateHttpResponse
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect, JsonResponse
@@ -34,48 +33,14 @@ from ..forms import (
 )
 from ..models import App, ImageKind, ListingImage, ListingVersion, PartnerMember
 from ..selectors import portal as portal_selectors
-from ..selectors.partners import SESSION_KEY, app_of, current_membership, listing_of, memberships_of
+from ..selectors.partners import SESSION_KEY, current_membership, listing_of, memberships_of
 from ..services import apps as app_services
 from ..services import listings as listing_services
 from ..services import partners as partner_services
 from ..services.apps import TEMPLATE_DEFAULTS
-
-app_name = "portal"
-
+from .common import get_app, portal_view, require
 
 # ---------------------------------------------------------------- plumbing
-
-def portal_view(permission: str = "read"):
-    """Sign-in required; resolve the current partner and check the member's permission flag."""
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            member = current_membership(request)
-            if member is None:
-                return redirect("portal:home")
-            require(member, permission)
-            return view(request, member, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
-def require(member: PartnerMember, permission: str) -> None:
-    if not member.has(permission):
-        raise PermissionDenied(
-            f"You need the “{permission.replace('_', ' ')}” permission in {member.partner.name}. "
-            "Ask an administrator of your company.")
-
-
-def get_app(member: PartnerMember, app_id: int) -> App:
-    try:
-        return app_of(member.partner, app_id)
-    except App.DoesNotExist as exc:
-        raise Http404("No such app in your company.") from exc
-
 
 def get_listing(member: PartnerMember, app_id: int, pk: int) -> ListingVersion:
     try:
@@ -207,6 +172,7 @@ def app_detail(request, member, app_id: int):
     app = get_app(member, app_id)
     live = portal_selectors.live_version(app)
     return render(request, "appstore/portal/app_detail.html", {
+        "clients": portal_selectors.clients_with_live_configuration(app),
         "member": member, "app": app, "versions": portal_selectors.versions_of(app),
         "open_version": portal_selectors.open_version(app), "live": live,
         "store_url": store_url(app) if live else "",

@@ -4,13 +4,10 @@ Only App-manager staff reach any of them; everything they change goes through
 appstore.services.listings.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -21,12 +18,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from audit.models import AuditEntry
 
 from ..models import ListingVersion, VersionState
-from ..permissions import require_app_manager
 from ..selectors import review as selectors
 from ..services.listings import listing_fingerprint
 from ..services.review import STALE_VERSION_CODE, approve_listing, reject_listing
-
-app_name = "review"
+from .common import app_manager_required
 
 QUEUE_PAGE_SIZE = 25
 AUDIT_PAGE_SIZE = 50
@@ -36,18 +31,6 @@ AUDIT_VALUE_PREVIEW = 300
 AUDIT_VALUE_LIMIT = 5000
 # The hidden field on both decision forms: listing_fingerprint() of what the page showed.
 FINGERPRINT_FIELD = "seen_fingerprint"
-
-
-def app_manager_required(view: Callable) -> Callable:
-    """Anonymous visitors go to the login page; anyone else but an App manager gets 403."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        require_app_manager(user=request.user)
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 # ---------------------------------------------------------------- forms

@@ -40,12 +40,17 @@ def test_wizard_applies_template_defaults(partner_client, partner_member, templa
     assert response.status_code == 302
     assert response["Location"] == reverse("portal:app", args=[app.pk])
     assert app.partner == partner_member.partner
-    assert (app.template, app.api_endpoints, app.agents, app.claims) == (template, api, agents, claims)
+    config = app.configuration_versions.get()
+    assert (config.label, config.state, config.environment.code) == ("1.0", VersionState.PUBLISHED, "sod")
+    assert app.template == template
+    assert (config.api_endpoints, config.agents, config.claims) == (api, agents, claims)
     assert app.technical_contact == partner_member.user
     assert app.is_native == (template == "native")
-    assert app.redirect_urls == {"web": "https://app.example.com/callback",
-                                 "native": NATIVE_REDIRECT_PATTERN}.get(template, "")
-    assert (app.erp_endpoint_url != "") == (template == "erp")
+    expected_redirects = {"web": ["https://app.example.com/callback"],
+                          "native": [NATIVE_REDIRECT_PATTERN]}.get(template)
+    assert config.redirect_urls == ({"all": expected_redirects} if expected_redirects else {})
+    assert ("erp_sync" in config.endpoints) == (template == "erp")
+    assert sorted(app.clients.values_list("environment__code", flat=True)) == ["online", "sod", "stage"]
     assert app.listing_versions.get().state == VersionState.DRAFT
 
 
@@ -125,7 +130,8 @@ def test_technical_contact_can_be_another_member_but_not_an_outsider(partner_cli
 
 
 def test_app_page_shows_settings_and_versions(partner_client, partner_member, app_manager):
-    app = AppFactory(partner=partner_member.partner, template="server", claims=["SystemToken"])
+    app = AppFactory(partner=partner_member.partner, template="server",
+                     configured__claims=["SystemToken"])
     old = published_listing(app=app, label="1.0")
     rejected = ListingFactory(app=app, label="1.1", state=VersionState.REJECTED,
                               review_reason="Screenshots show another product.")

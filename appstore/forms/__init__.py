@@ -10,7 +10,7 @@ from django.core.validators import validate_email
 
 from audit.models import AuditEntry
 
-from .models import (
+from ..models import (
     GREEN_BUTTON_LABELS,
     App,
     AppTemplate,
@@ -26,11 +26,11 @@ from .models import (
     seo_name_validator,
     validate_app_name,
 )
-from .names import normalise_name, validate_company_name
-from .selectors.partners import apps_of
-from .selectors.portal import member_users
-from .services.apps import SEO_NAME_LOCKED, STANDARD_ONLY_TEMPLATES, name_taken, seo_name_locked
-from .services.listings import (
+from ..names import normalise_name, validate_company_name
+from ..selectors.partners import apps_of
+from ..selectors.portal import member_users
+from ..services.apps import SEO_NAME_LOCKED, STANDARD_ONLY_TEMPLATES, name_taken, seo_name_locked
+from ..services.listings import (
     MAX_ABOUT_LENGTH,
     MAX_ABOUT_WORDS,
     MAX_INSTALL_STEP_LENGTH,
@@ -41,7 +41,7 @@ from .services.listings import (
     META_DESCRIPTION_LENGTH,
     limit_errors,
 )
-from .services.partners import partner_name_taken
+from ..services.partners import partner_name_taken
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1"}
 MAX_VIDEOS = 5

@@ -7,7 +7,7 @@ from django.db import models
 
 from tenants.models import Environment
 
-from . import names
+from .. import names
 
 seo_name_validator = RegexValidator(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
@@ -84,6 +84,13 @@ class AppTemplate(models.TextChoices):
     EMPTY = "empty", "Empty"
 
 
+class ReviewStatus(models.TextChoices):
+    NOT_STARTED = "not_started", "Not started"
+    IN_REVIEW = "in_review", "In review"
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+
+
 class App(models.Model):
     """A partner's application: settings and the defaults its template set."""
 
@@ -103,13 +110,15 @@ class App(models.Model):
                                           on_delete=models.SET_NULL, related_name="+")
     error_report_emails = models.TextField(blank=True, help_text="One address per line.")
     uninstall_report_emails = models.TextField(blank=True, help_text="One address per line.")
-    # Defaults chosen by the template; the configuration stream takes them over.
-    api_endpoints = models.JSONField(default=list, blank=True)
-    agents = models.JSONField(default=list, blank=True)
-    claims = models.JSONField(default=list, blank=True)
-    redirect_urls = models.TextField(blank=True)
-    erp_endpoint_url = models.URLField(blank=True)
-    quote_endpoint_url = models.URLField(blank=True)
+    # Standard apps: production credentials stay inactive until both reviews have passed.
+    certification_status = models.CharField(max_length=16, choices=ReviewStatus.choices,
+                                            default=ReviewStatus.NOT_STARTED)
+    security_audit_status = models.CharField(max_length=16, choices=ReviewStatus.choices,
+                                             default=ReviewStatus.NOT_STARTED)
+    # Custom apps: the one customer the app is built for, asked for after stage approval.
+    customer_name = models.CharField(max_length=120, blank=True)
+    customer_context_identifier = models.CharField(max_length=20, blank=True)
+    customer_requested_at = models.DateTimeField(null=True, blank=True)
     # Store placement, staff-only: kept on the app so it survives new listing versions.
     is_featured = models.BooleanField(default=False)
     # When the app's first listing went live; "newest" in the store sorts by it.
@@ -182,6 +191,41 @@ class VersionState(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+class ReviewedVersion(models.Model):
+    """What every versioned stream shares (listing, configuration, partner profile).
+
+    draft (editable) -> pending (locked) -> published (immutable) or rejected (editable).
+    """
+
+    label = models.CharField(max_length=64)
+    state = models.CharField(max_length=16, choices=VersionState.choices,
+                             default=VersionState.DRAFT)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_reason = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_editable(self) -> bool:
+        return self.state in (VersionState.DRAFT, VersionState.REJECTED)
+
+    @property
+    def is_live(self) -> bool:
+        return self.state == VersionState.PUBLISHED and self.superseded_at is None
+
+
 class PriceModel(models.TextChoices):
     PER_USER_MONTH = "per_user_month", "Per user per month"
     PER_SITE_MONTH = "per_site_month", "Per site per month"
@@ -189,7 +233,7 @@ class PriceModel(models.TextChoices):
     FREE = "free", "Free"
 
 
-class ListingVersion(models.Model):
+class ListingVersion(ReviewedVersion):
     """One version of an app's store listing.
 
     draft (editable) -> pending (locked) -> published (immutable) or rejected (editable).
@@ -199,9 +243,6 @@ class ListingVersion(models.Model):
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="listing_versions")
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
-    label = models.CharField(max_length=64)
-    state = models.CharField(max_length=16, choices=VersionState.choices,
-                             default=VersionState.DRAFT)
 
     header = models.CharField("short header", max_length=98, blank=True)
     about = models.TextField(blank=True, help_text="At most 200 words; bold, italic, lists, links.")
@@ -231,20 +272,6 @@ class ListingVersion(models.Model):
     search_text = models.TextField(blank=True, editable=False)
     search_vector = SearchVectorField(null=True, editable=False)
 
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                     on_delete=models.SET_NULL, related_name="+")
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="+")
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-    review_reason = models.TextField(blank=True)
-    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    superseded_at = models.DateTimeField(null=True, blank=True)
-
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -262,14 +289,6 @@ class ListingVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.app} listing {self.label}"
-
-    @property
-    def is_editable(self) -> bool:
-        return self.state in (VersionState.DRAFT, VersionState.REJECTED)
-
-    @property
-    def is_live(self) -> bool:
-        return self.state == VersionState.PUBLISHED and self.superseded_at is None
 
 
 class ImageKind(models.TextChoices):

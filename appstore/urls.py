@@ -1,0 +1,10 @@
+"""The portal and review URL namespaces, gathered from the view modules that serve them.
+
+Each view module lists its own routes; a module serving both areas names them
+``portal_urlpatterns`` and ``review_urlpatterns``.
+"""
+
+from .views import portal, review
+
+portal_patterns = ([*portal.urlpatterns], "portal")
+review_patterns = ([*review.urlpatterns], "review")
