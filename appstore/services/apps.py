@@ -33,7 +33,7 @@ STANDARD_ONLY_TEMPLATES = {AppTemplate.ERP_QUOTE}
 PARTNER_SETTINGS = ("name", "seo_name", "technical_contact", "error_report_emails",
                     "uninstall_report_emails")
 STAFF_SETTINGS = ("hidden_from_our_apps", "is_custom", "is_beta", "is_featured", "partner",
-                  "developed_by")
+                  "developed_by", "certification_status", "security_audit_status")
 
 
 def unique_app_seo_name(partner: Partner, name: str, exclude_pk: int | None = None) -> str:
@@ -85,6 +85,8 @@ def _settings_snapshot(app: App) -> dict:
         "hidden_from_our_apps": app.hidden_from_our_apps, "is_custom": app.is_custom,
         "is_beta": app.is_beta, "is_featured": app.is_featured, "partner": app.partner.seo_name,
         "developed_by": app.developed_by.seo_name if app.developed_by else None,
+        "certification_status": app.certification_status,
+        "security_audit_status": app.security_audit_status,
     }
 
 
