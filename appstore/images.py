@@ -1,4 +1,4 @@
-"""Checks for uploaded listing images: a real PNG of an allowed size, nothing else."""
+"""Checks for uploaded listing images and partner logos: a real PNG of an allowed size, nothing else."""
 
 import warnings
 from dataclasses import dataclass
@@ -21,8 +21,8 @@ class CheckedImage:
     height: int
 
 
-def check_listing_image(upload, kind: str) -> CheckedImage:
-    """Validate an uploaded file for the given image kind; raise ValidationError naming why."""
+def check_png(upload) -> CheckedImage:
+    """A real, readable PNG within the upload and pixel limits; raise ValidationError naming why."""
     if upload.size > settings.MAX_IMAGE_UPLOAD_BYTES:
         limit_mb = settings.MAX_IMAGE_UPLOAD_BYTES // (1024 * 1024)
         raise ValidationError(f"The file is larger than {limit_mb} MB.")
@@ -53,7 +53,13 @@ def check_listing_image(upload, kind: str) -> CheckedImage:
         raise ValidationError("The PNG file is damaged or cannot be read.") from exc
     finally:
         upload.seek(0)
+    return CheckedImage(width=width, height=height)
 
+
+def check_listing_image(upload, kind: str) -> CheckedImage:
+    """Validate an uploaded file for the given image kind; raise ValidationError naming why."""
+    checked = check_png(upload)
+    width, height = checked.width, checked.height
     if kind in (ImageKind.HOME_ICON, ImageKind.DETAIL_ICON):
         if (width, height) != ICON_SIZE:
             raise ValidationError(f"Icons must be exactly 488×488 pixels; this is {width}×{height}.")
@@ -66,4 +72,15 @@ def check_listing_image(upload, kind: str) -> CheckedImage:
             )
     else:
         raise ValidationError("Unknown image kind.")
-    return CheckedImage(width=width, height=height)
+    return checked
+
+
+def check_partner_logo(upload) -> CheckedImage:
+    """A partner logo: a PNG, square, exactly 488×488 pixels."""
+    checked = check_png(upload)
+    width, height = checked.width, checked.height
+    if width != height:
+        raise ValidationError(f"The logo must be square; this is {width}×{height}.")
+    if (width, height) != ICON_SIZE:
+        raise ValidationError(f"The logo must be exactly 488×488 pixels; this is {width}×{height}.")
+    return checked
