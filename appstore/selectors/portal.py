@@ -8,7 +8,7 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from audit.selectors import entries_for_partner
+from audit.selectors import entries_for_target
 
 from ..models import (
     App,
@@ -81,18 +81,8 @@ def image_of(listing: ListingVersion, pk: int) -> ListingImage:
 
 
 def listing_change_log(listing: ListingVersion) -> QuerySet[AuditEntry]:
-    """The audit entries of one listing version, oldest first.
-
-    An app has at most one open listing version at a time, so every listing event of a
-    version falls between its creation and the creation of the app's next version.
-    """
-    following = listing.app.listing_versions.filter(created_at__gt=listing.created_at).order_by(
-        "created_at").values_list("created_at", flat=True).first()
-    entries = entries_for_partner(partner_id=listing.app.partner_id, app_id=listing.app_id).filter(
-        event_type__startswith="listing_version", at__gte=listing.created_at)
-    if following is not None:
-        entries = entries.filter(at__lt=following)
-    return entries.order_by("at", "id")
+    """The audit entries of one listing version, oldest first."""
+    return entries_for_target(listing)
 
 
 CLICK_WINDOW_DAYS = 30

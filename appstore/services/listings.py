@@ -204,7 +204,7 @@ def create_listing_version(*, actor, app: App, label: str = "") -> ListingVersio
     else:
         listing = _copy(source, label=label or _next_label(source.label), actor=actor)
     audit.record(event_type="listing_version_created", actor=actor, partner=app.partner, app=app,
-                 message=f"Listing version {listing.label} created",
+                 target=listing, message=f"Listing version {listing.label} created",
                  changes={"label": [None, listing.label]})
     return listing
 
@@ -289,7 +289,7 @@ def update_listing(*, actor, listing: ListingVersion, fields: dict, categories=N
     changes = audit.diff(before, snapshot(listing))
     if changes:
         audit.record(event_type="listing_version_updated", actor=actor, partner=listing.app.partner,
-                     app=listing.app, message=f"Listing version {listing.label} saved",
+                     app=listing.app, target=listing, message=f"Listing version {listing.label} saved",
                      changes=changes)
     return listing
 
@@ -316,7 +316,8 @@ def add_image(*, actor, listing: ListingVersion, kind: str, upload, alt_text: st
     image.image.save(upload.name, upload, save=False)
     image.save()
     audit.record(event_type="listing_version_updated", actor=actor, partner=listing.app.partner,
-                 app=listing.app, message=f"{image.get_kind_display()} uploaded to {listing.label}",
+                 app=listing.app, target=listing,
+                 message=f"{image.get_kind_display()} uploaded to {listing.label}",
                  changes={"images": [replaced or None, f"{image.get_kind_display()}: {alt_text}"]})
     return image
 
@@ -333,7 +334,7 @@ def update_image(*, actor, image: ListingImage, alt_text: str | None = None,
         image.delete()
         _renumber(listing, image.kind)
         audit.record(event_type="listing_version_updated", actor=actor,
-                     partner=listing.app.partner, app=listing.app,
+                     partner=listing.app.partner, app=listing.app, target=listing,
                      message=f"Image removed from {listing.label}", changes={"images": [label, None]})
         return
     if alt_text is not None:
@@ -344,7 +345,7 @@ def update_image(*, actor, image: ListingImage, alt_text: str | None = None,
         image.save(update_fields=["alt_text"])
         if old != image.alt_text:
             audit.record(event_type="listing_version_updated", actor=actor,
-                         partner=listing.app.partner, app=listing.app,
+                         partner=listing.app.partner, app=listing.app, target=listing,
                          message=f"Alt text changed in {listing.label}",
                          changes={"alt_text": [old, image.alt_text]})
     if move:
@@ -381,7 +382,7 @@ def request_publish(*, actor, listing: ListingVersion) -> ListingVersion:
     listing.submitted_at = timezone.now()
     listing.save(update_fields=["state", "submitted_by", "submitted_at", "updated_at"])
     audit.record(event_type="listing_version_requested", actor=actor, partner=listing.app.partner,
-                 app=listing.app, message=f"Publishing of listing {listing.label} requested",
+                 app=listing.app, target=listing, message=f"Publishing of listing {listing.label} requested",
                  changes={"state": [old_state, listing.state]})
     transaction.on_commit(lambda: notify_listing_requested.delay(listing.pk))
     return listing
@@ -397,7 +398,7 @@ def withdraw_request(*, actor, listing: ListingVersion) -> ListingVersion:
     listing.state = VersionState.DRAFT
     listing.save(update_fields=["state", "updated_at"])
     audit.record(event_type="listing_version_withdrawn", actor=actor, partner=listing.app.partner,
-                 app=listing.app, message=f"Request for listing {listing.label} withdrawn",
+                 app=listing.app, target=listing, message=f"Request for listing {listing.label} withdrawn",
                  changes={"state": [VersionState.PENDING, VersionState.DRAFT]})
     return listing
 

@@ -55,7 +55,7 @@ def approve_listing(*, actor, listing: ListingVersion,
         listing.app.listed_at = now
         listing.app.save(update_fields=["listed_at"])
     audit.record(event_type="listing_version_published", actor=actor, source=AuditEntry.Source.REVIEW,
-                 partner=listing.app.partner, app=listing.app,
+                 partner=listing.app.partner, app=listing.app, target=listing,
                  message=f"Listing {listing.label} approved and published"
                  + (f", superseding {previous.label}" if previous else ""),
                  changes={"state": [VersionState.PENDING, VersionState.PUBLISHED]})
@@ -81,7 +81,7 @@ def reject_listing(*, actor, listing: ListingVersion, reason: str,
     listing.save(update_fields=["state", "reviewed_by", "reviewed_at", "review_reason",
                                 "updated_at"])
     audit.record(event_type="listing_version_rejected", actor=actor, source=AuditEntry.Source.REVIEW,
-                 partner=listing.app.partner, app=listing.app,
+                 partner=listing.app.partner, app=listing.app, target=listing,
                  message=f"Listing {listing.label} rejected: {listing.review_reason}",
                  changes={"state": [VersionState.PENDING, VersionState.REJECTED]})
     transaction.on_commit(lambda: notify_listing_reviewed.delay(listing.pk))
