@@ -224,6 +224,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set that several fields share.
+    "ENUM_NAME_OVERRIDES": {
+        "ReviewStatusEnum": "appstore.models.ReviewStatus",
+        "LinkKindEnum": "appstore.models.LinkKind",
+        "ImageKindEnum": "appstore.models.ImageKind",
+        "PublishRequestKindEnum": "appstore.api.filters.REQUEST_KIND_CHOICES",
+    },
 }
 
 LOGGING = {

@@ -181,3 +181,10 @@ class TenantMemberFactory(factory.django.DjangoModelFactory):
 
     tenant = factory.SubFactory(TenantFactory)
     user = factory.SubFactory(UserFactory)
+
+
+def api_token(member: PartnerMember, name: str = "Build server") -> str:
+    """A raw partner API token of ``member``, made through the service as the portal does."""
+    from appstore.services.api_tokens import create_api_token
+
+    return create_api_token(actor=member.user, partner=member.partner, name=name)[1]

@@ -1,0 +1,1 @@
+"""The partner REST API, mounted at /api/v1/ (namespace "api")."""

@@ -1,0 +1,337 @@
+"""What the partner API shows and accepts. Serializers parse and present; services write.
+
+Nothing here ever reads a client secret's hash or a private key: clients show only whether
+a secret or certificate exists, with its public facts (expiry, fingerprint).
+"""
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..models import (
+    App,
+    Category,
+    ClientCertificate,
+    ConfigurationVersion,
+    EndpointKind,
+    Language,
+    LinkKind,
+    ListingImage,
+    ListingLink,
+    ListingVersion,
+    ListingVideo,
+    Market,
+    UrlScope,
+    VersionState,
+)
+from ..services.listings import LISTING_FIELDS
+from .filters import REQUEST_KIND_CHOICES
+
+# ---------------------------------------------------------------- errors (documentation only)
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+
+
+class IncompleteSerializer(ErrorSerializer):
+    missing = serializers.ListField(child=serializers.CharField(),
+                                    help_text="What still blocks the publish request.")
+
+
+FIELD_ERRORS_SCHEMA = {
+    "type": "object",
+    "description": "Messages per field name (non_field_errors for the version as a whole).",
+    "additionalProperties": {},
+}
+
+
+# ---------------------------------------------------------------- apps
+
+
+class CertificateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ClientCertificate
+        fields = ["fingerprint", "key_bits", "description", "origin", "expires_at", "approved_at"]
+        read_only_fields = fields
+
+
+class ClientSerializer(serializers.Serializer):
+    """An app's OAuth client in one environment, without any secret material."""
+
+    environment = serializers.CharField(source="environment.code", read_only=True)
+    client_id = serializers.CharField(read_only=True)
+    has_secret = serializers.SerializerMethodField()
+    secret_expires_at = serializers.SerializerMethodField()
+    has_certificate = serializers.SerializerMethodField()
+    certificate = serializers.SerializerMethodField()
+
+    def get_has_secret(self, client) -> bool:
+        return hasattr(client, "secret")
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_secret_expires_at(self, client):
+        secret = getattr(client, "secret", None)
+        return serializers.DateTimeField().to_representation(secret.expires_at) if secret else None
+
+    def get_has_certificate(self, client) -> bool:
+        return hasattr(client, "certificate")
+
+    @extend_schema_field(CertificateSerializer(allow_null=True))
+    def get_certificate(self, client):
+        certificate = getattr(client, "certificate", None)
+        return CertificateSerializer(certificate).data if certificate else None
+
+
+class AppSerializer(serializers.ModelSerializer):
+    technical_contact_email = serializers.EmailField(source="technical_contact.email", read_only=True,
+                                                     allow_null=True)
+    clients = ClientSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = App
+        fields = ["id", "name", "seo_name", "template", "is_custom", "is_beta", "is_native",
+                  "technical_contact_email", "certification_status", "security_audit_status",
+                  "created_at", "updated_at", "clients"]
+        read_only_fields = fields
+
+
+# ---------------------------------------------------------------- versions (shared)
+
+VERSION_FIELDS = ["id", "app_id", "environment", "label", "state", "is_editable", "is_live",
+                  "created_at", "updated_at", "submitted_at", "reviewed_at", "review_reason",
+                  "published_at", "superseded_at"]
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    """What every reviewed version shows: its state in the publish workflow."""
+
+    app_id = serializers.IntegerField(read_only=True)
+    environment = serializers.CharField(source="environment.code", read_only=True)
+    is_editable = serializers.BooleanField(read_only=True)
+    is_live = serializers.BooleanField(read_only=True)
+
+
+# ---------------------------------------------------------------- listing versions
+
+
+class ListingLinkSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ListingLink
+        fields = ["kind", "url", "label"]
+
+
+class ListingVideoSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ListingVideo
+        fields = ["youtube_id", "description"]
+
+
+class ListingImageSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(source="image.url", read_only=True)
+
+    class Meta:
+        model = ListingImage
+        fields = ["id", "kind", "url", "alt_text", "width", "height", "position"]
+        read_only_fields = fields
+
+
+class ListingSerializer(VersionSerializer):
+    categories = serializers.SlugRelatedField(many=True, read_only=True, slug_field="slug")
+    languages = serializers.SlugRelatedField(many=True, read_only=True, slug_field="code")
+    markets = serializers.SlugRelatedField(many=True, read_only=True, slug_field="slug")
+    key_features = serializers.ListField(child=serializers.CharField(), read_only=True)
+    install_steps = serializers.ListField(child=serializers.CharField(), read_only=True)
+    links = ListingLinkSerializer(many=True, read_only=True)
+    videos = ListingVideoSerializer(many=True, read_only=True)
+    images = ListingImageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ListingVersion
+        fields = [*VERSION_FIELDS, *(f for f in LISTING_FIELDS if f != "label"),
+                  "categories", "languages", "markets", "links", "videos", "images"]
+        read_only_fields = fields
+
+
+class ListingDetailSerializer(ListingSerializer):
+    missing_for_publish = serializers.SerializerMethodField()
+
+    class Meta(ListingSerializer.Meta):
+        fields = [*ListingSerializer.Meta.fields, "missing_for_publish"]
+        read_only_fields = fields
+
+    def get_missing_for_publish(self, listing) -> list[str]:
+        return self.context.get("missing", [])
+
+
+class ListingCreateSerializer(serializers.Serializer):
+    label = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                  help_text="Defaults to the next number after the latest version's.")
+
+
+class LinkInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=LinkKind.choices)
+    url = serializers.URLField(max_length=500)
+    label = serializers.CharField(max_length=60, required=False, allow_blank=True)
+
+
+class VideoInputSerializer(serializers.Serializer):
+    youtube_id = serializers.CharField(max_length=11, validators=[ListingVideo.youtube_id_validator])
+    description = serializers.CharField(max_length=200)
+
+
+class ListingUpdateSerializer(serializers.ModelSerializer):
+    """A partial update of a draft or rejected listing version.
+
+    ``links`` and ``videos``, when given, replace the version's whole set.
+    """
+
+    key_features = serializers.ListField(child=serializers.CharField(allow_blank=False))
+    install_steps = serializers.ListField(child=serializers.CharField(allow_blank=False))
+    categories = serializers.SlugRelatedField(many=True, slug_field="slug",
+                                              queryset=Category.objects.all())
+    languages = serializers.SlugRelatedField(many=True, slug_field="code",
+                                             queryset=Language.objects.all())
+    markets = serializers.SlugRelatedField(many=True, slug_field="slug", queryset=Market.objects.all())
+    links = LinkInputSerializer(many=True)
+    videos = VideoInputSerializer(many=True)
+
+    class Meta:
+        model = ListingVersion
+        fields = [*LISTING_FIELDS, "categories", "languages", "markets", "links", "videos"]
+
+    def validate_links(self, links: list[dict]) -> dict[str, dict]:
+        kinds = [link["kind"] for link in links]
+        duplicates = sorted({kind for kind in kinds if kinds.count(kind) > 1})
+        if duplicates:
+            raise serializers.ValidationError(f"One link per kind; repeated: {', '.join(duplicates)}.")
+        return {link["kind"]: {"url": link["url"], "label": link.get("label", "")} for link in links}
+
+    def service_arguments(self) -> dict:
+        """The validated data as update_listing's keyword arguments."""
+        data = dict(self.validated_data)
+        relations = {name: data.pop(name) for name in ("categories", "languages", "markets",
+                                                       "links", "videos") if name in data}
+        return {"fields": data, **relations}
+
+
+# ---------------------------------------------------------------- configuration versions
+
+STAFF_ONLY_CONFIGURATION_FIELDS = ("api_endpoints", "agents", "claims", "custom_claims",
+                                   "authorization_level")
+URL_LIST_FIELDS = ("redirect_urls", "post_logout_redirect_urls", "cors_origins")
+
+
+class UrlListsSerializer(serializers.Serializer):
+    """URL entries per scope: "all" environments or one environment's code."""
+
+    all = serializers.ListField(child=serializers.CharField(max_length=500), required=False)
+    sod = serializers.ListField(child=serializers.CharField(max_length=500), required=False)
+    stage = serializers.ListField(child=serializers.CharField(max_length=500), required=False)
+    online = serializers.ListField(child=serializers.CharField(max_length=500), required=False)
+
+    def to_internal_value(self, data):
+        unknown = set(data) - set(self.fields) if isinstance(data, dict) else set()
+        if unknown:
+            raise serializers.ValidationError(
+                {key: [f"Unknown scope; use one of {', '.join(UrlScope.values)}."] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class EndpointSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=500, allow_blank=True)
+    enabled = serializers.BooleanField(default=True)
+    send_error_emails = serializers.BooleanField(default=True)
+
+
+class EndpointsSerializer(serializers.Serializer):
+    """Integration endpoints of the version's environment, by kind."""
+
+    state_change = EndpointSerializer(required=False, help_text=EndpointKind.STATE_CHANGE.label)
+    erp_sync = EndpointSerializer(required=False, help_text=EndpointKind.ERP_SYNC.label)
+    mirroring = EndpointSerializer(required=False, help_text=EndpointKind.MIRRORING.label)
+    quote = EndpointSerializer(required=False, help_text=EndpointKind.QUOTE.label)
+
+    def to_internal_value(self, data):
+        unknown = set(data) - set(self.fields) if isinstance(data, dict) else set()
+        if unknown:
+            raise serializers.ValidationError(
+                {key: [f"Unknown endpoint kind; use one of {', '.join(EndpointKind.values)}."]
+                 for key in unknown})
+        return super().to_internal_value(data)
+
+
+class ConfigurationSerializer(VersionSerializer):
+    redirect_urls = UrlListsSerializer(read_only=True)
+    post_logout_redirect_urls = UrlListsSerializer(read_only=True)
+    cors_origins = UrlListsSerializer(read_only=True)
+    endpoints = EndpointsSerializer(read_only=True)
+    api_endpoints = serializers.ListField(child=serializers.CharField(), read_only=True)
+    agents = serializers.ListField(child=serializers.CharField(), read_only=True)
+    claims = serializers.ListField(child=serializers.CharField(), read_only=True)
+    custom_claims = serializers.DictField(child=serializers.CharField(), read_only=True)
+    widened = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = ConfigurationVersion
+        fields = [*VERSION_FIELDS, *URL_LIST_FIELDS, "endpoints", "consent_text",
+                  *STAFF_ONLY_CONFIGURATION_FIELDS, "widened"]
+        read_only_fields = fields
+
+
+class ConfigurationDetailSerializer(ConfigurationSerializer):
+    missing_for_publish = serializers.SerializerMethodField()
+
+    class Meta(ConfigurationSerializer.Meta):
+        fields = [*ConfigurationSerializer.Meta.fields, "missing_for_publish"]
+        read_only_fields = fields
+
+    def get_missing_for_publish(self, version) -> list[str]:
+        return self.context.get("missing", [])
+
+
+class ConfigurationCreateSerializer(serializers.Serializer):
+    environment = serializers.ChoiceField(choices=[c for c in UrlScope.choices if c[0] != UrlScope.ALL])
+
+
+class ConfigurationUpdateSerializer(serializers.Serializer):
+    """A partial update of a draft or rejected configuration version; staff-only settings are refused."""
+
+    label = serializers.CharField(max_length=64)
+    redirect_urls = UrlListsSerializer()
+    post_logout_redirect_urls = UrlListsSerializer()
+    cors_origins = UrlListsSerializer()
+    endpoints = EndpointsSerializer()
+    consent_text = serializers.CharField(allow_blank=True)
+
+    def to_internal_value(self, data):
+        staff_only = [key for key in STAFF_ONLY_CONFIGURATION_FIELDS if key in (data or {})]
+        if staff_only:
+            raise serializers.ValidationError(
+                {key: ["Only platform staff may change this setting."] for key in staff_only})
+        return super().to_internal_value(data)
+
+
+# ---------------------------------------------------------------- publish requests
+
+
+class PublishRequestSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=REQUEST_KIND_CHOICES, read_only=True)
+    id = serializers.IntegerField(read_only=True)
+    app_id = serializers.IntegerField(read_only=True)
+    app_name = serializers.CharField(read_only=True)
+    environment = serializers.CharField(source="environment_code", read_only=True)
+    label = serializers.CharField(read_only=True)
+    state = serializers.ChoiceField(choices=VersionState.choices, read_only=True)
+    submitted_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    submitted_by = serializers.EmailField(source="submitted_by_email", read_only=True, allow_null=True)
+    reviewed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    review_reason = serializers.CharField(read_only=True)
+    published_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    superseded_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, row) -> str:
+        name = "api:listing" if row.kind == "listing" else "api:configuration"
+        return self.context["request"].build_absolute_uri(reverse(name, args=[row.app_id, row.id]))
