@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts.models import APP_MANAGER_GROUP, User
 
-from .models import ListingVersion, VersionState
+from .models import ListingVersion, PartnerProfileVersion, VersionState
 
 
 def _send(template: str, context: dict, recipients: list[str]) -> int:
@@ -42,3 +42,31 @@ def listing_reviewed(*, listing_id: int) -> int:
                "approved": listing.state == VersionState.PUBLISHED,
                "url": settings.SITE_URL + reverse("portal:listing", args=[listing.app_id, listing.pk])}
     return _send("listing_reviewed", context, [contact.email])
+
+
+def _app_manager_emails() -> list[str]:
+    return sorted(set(User.objects.filter(is_active=True, is_staff=True).filter(
+        groups__name=APP_MANAGER_GROUP).values_list("email", flat=True)))
+
+
+def profile_requested(*, version_id: int) -> int:
+    """Tell the App managers that a partner's company profile waits for review."""
+    version = PartnerProfileVersion.objects.select_related("partner").get(pk=version_id)
+    if version.state != VersionState.PENDING:
+        return 0
+    context = {"version": version, "partner": version.partner,
+               "url": settings.SITE_URL + reverse("review:profile", args=[version.pk])}
+    return _send("profile_requested", context, _app_manager_emails())
+
+
+def profile_reviewed(*, version_id: int) -> int:
+    """Tell the partner's technical contact that its profile was approved or rejected."""
+    version = PartnerProfileVersion.objects.select_related("partner__technical_contact").get(
+        pk=version_id)
+    contact = version.partner.technical_contact
+    if contact is None or version.state not in (VersionState.PUBLISHED, VersionState.REJECTED):
+        return 0
+    context = {"version": version, "partner": version.partner,
+               "approved": version.state == VersionState.PUBLISHED,
+               "url": settings.SITE_URL + reverse("portal:profile", args=[version.pk])}
+    return _send("profile_reviewed", context, [contact.email])

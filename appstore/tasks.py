@@ -15,3 +15,17 @@ def notify_listing_reviewed(listing_id: int) -> int:
     from .notifications import listing_reviewed
 
     return listing_reviewed(listing_id=listing_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_profile_requested(version_id: int) -> int:
+    from .notifications import profile_requested
+
+    return profile_requested(version_id=version_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_profile_reviewed(version_id: int) -> int:
+    from .notifications import profile_reviewed
+
+    return profile_reviewed(version_id=version_id)
