@@ -69,10 +69,11 @@ def create_partner(*, founder, name: str, website: str = "") -> Partner:
 
 # ---------------------------------------------------------------- settings
 
-def clean_email_list(text: str, *, label: str = "E-mail list") -> str:
+def clean_email_list(text: str, *, label: str = "") -> str:
     """One valid address per line, at most MAX_EMAILS, as stored (trimmed, duplicates dropped).
 
-    Every bad line is named in the message, so nothing has to be guessed.
+    Every bad line is named in the message, so nothing has to be guessed; ``label`` starts
+    the message when it is not shown beside the field.
     """
     lines = list(dict.fromkeys(line.strip() for line in (text or "").splitlines() if line.strip()))
     bad = []
@@ -82,12 +83,13 @@ def clean_email_list(text: str, *, label: str = "E-mail list") -> str:
         except ValidationError:
             bad.append(line)
     errors = []
+    prefix = f"{label}: " if label else ""
     if bad:
         shown = ", ".join(f"“{line[:80]}”" for line in bad[:5])
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        errors.append(f"{label}: not an e-mail address: {shown}{more}. Put one address per line.")
+        errors.append(f"{prefix}Not an e-mail address: {shown}{more}. Put one address per line.")
     if len(lines) > MAX_EMAILS:
-        errors.append(f"{label}: {len(lines)} addresses; at most {MAX_EMAILS} are allowed.")
+        errors.append(f"{prefix}{len(lines)} addresses; at most {MAX_EMAILS} are allowed.")
     if errors:
         raise ValidationError(errors)
     return "\n".join(lines)
@@ -143,11 +145,10 @@ def update_partner_settings(*, actor, partner: Partner, **changes) -> Partner:
             errors[field] = [f"Choose the {label} among the members."]
         elif not PartnerMember.objects.filter(partner=partner, user=contact).exists():
             errors[field] = [f"The {label} must be a member of {partner.name}."]
-    for field, label in (("support_emails", "Support e-mails"),
-                         ("uninstall_report_emails", "Uninstall-report e-mails")):
+    for field in ("support_emails", "uninstall_report_emails"):
         if field in changes:
             try:
-                changes[field] = clean_email_list(changes[field], label=label)
+                changes[field] = clean_email_list(changes[field])
             except ValidationError as exc:
                 errors[field] = exc.messages
     if errors:
