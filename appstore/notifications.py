@@ -1,4 +1,6 @@
-"""E-mails about listing review, rendered from templates/appstore/email/."""
+"""E-mails about listing review and the team, rendered from templates/appstore/email/."""
+
+import secrets
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -7,7 +9,8 @@ from django.urls import reverse
 
 from accounts.models import APP_MANAGER_GROUP, User
 
-from .models import ListingVersion, PartnerProfileVersion, VersionState
+from .models import Invitation, ListingVersion, PartnerMember, PartnerProfileVersion, VersionState
+from .selectors.team import token_hash
 
 
 def _send(template: str, context: dict, recipients: list[str]) -> int:
@@ -70,3 +73,26 @@ def profile_reviewed(*, version_id: int) -> int:
                "approved": version.state == VersionState.PUBLISHED,
                "url": settings.SITE_URL + reverse("portal:profile", args=[version.pk])}
     return _send("profile_reviewed", context, [contact.email])
+
+
+def invitation_sent(*, invitation_id: int, token: str) -> int:
+    """Send the sign-up link of an invitation; nothing if it was revoked, used or re-sent meanwhile."""
+    invitation = Invitation.objects.select_related("partner", "invited_by").get(pk=invitation_id)
+    if (invitation.accepted_at or invitation.revoked_at
+            or not secrets.compare_digest(invitation.token_hash, token_hash(token))):
+        return 0
+    context = {"invitation": invitation, "partner": invitation.partner, "inviter": invitation.invited_by,
+               "site_url": settings.SITE_URL,
+               "url": settings.SITE_URL + reverse("portal:invitation", args=[token])}
+    return _send("invitation", context, [invitation.email])
+
+
+def member_added(*, member_id: int, actor_id: int | None = None) -> int:
+    """Tell someone who already had an account that they were added to a partner's team."""
+    member = PartnerMember.objects.select_related("partner", "user").filter(pk=member_id).first()
+    if member is None:
+        return 0
+    context = {"member": member, "partner": member.partner,
+               "inviter": User.objects.filter(pk=actor_id).first() if actor_id else None,
+               "site_url": settings.SITE_URL, "url": settings.SITE_URL + reverse("portal:home")}
+    return _send("member_added", context, [member.user.email])

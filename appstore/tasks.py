@@ -1,4 +1,4 @@
-"""E-mail notifications of the review path; thin Celery wrappers around appstore.notifications."""
+"""E-mail notifications (review path, team); thin Celery wrappers around appstore.notifications."""
 
 from celery import shared_task
 
@@ -29,3 +29,17 @@ def notify_profile_reviewed(version_id: int) -> int:
     from .notifications import profile_reviewed
 
     return profile_reviewed(version_id=version_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_invitation(invitation_id: int, token: str) -> int:
+    from .notifications import invitation_sent
+
+    return invitation_sent(invitation_id=invitation_id, token=token)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_member_added(member_id: int, actor_id: int | None = None) -> int:
+    from .notifications import member_added
+
+    return member_added(member_id=member_id, actor_id=actor_id)
