@@ -2,7 +2,18 @@
 
 from django.contrib import admin
 
-from .models import App, Category, Language, ListingVersion, Market, Partner, PartnerMember
+from .models import (
+    App,
+    AppClient,
+    Category,
+    ClientCertificate,
+    ClientSecret,
+    Language,
+    ListingVersion,
+    Market,
+    Partner,
+    PartnerMember,
+)
 
 
 class PartnerMemberInline(admin.TabularInline):
@@ -64,3 +75,65 @@ class LanguageAdmin(admin.ModelAdmin):
 class MarketAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+
+
+# ---------------------------------------------------------------- client-ID registry (read-only)
+# Credentials change only through the portal's services (audited). The admin shows what
+# support needs and never a secret: the secret's hash is not even a field here.
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ClientSecretInline(ReadOnlyAdminMixin, admin.StackedInline):
+    model = ClientSecret
+    fields = ["expires_at", "created_by", "created_at"]
+    readonly_fields = fields
+    extra = 0
+
+
+class ClientCertificateInline(ReadOnlyAdminMixin, admin.StackedInline):
+    model = ClientCertificate
+    fields = ["origin", "key_bits", "fingerprint", "description", "expires_at", "approved_at",
+              "created_by", "created_at"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(AppClient)
+class AppClientAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["client_id", "app", "environment", "created_at", "client_id_changed_at"]
+    list_filter = ["environment"]
+    search_fields = ["client_id", "app__name", "app__partner__name"]
+    list_select_related = ["app", "environment"]
+    fields = ["app", "environment", "client_id", "created_at", "client_id_changed_at"]
+    readonly_fields = fields
+    inlines = [ClientSecretInline, ClientCertificateInline]
+
+
+@admin.register(ClientSecret)
+class ClientSecretAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["client", "expires_at", "created_by", "created_at"]
+    list_select_related = ["client__app", "client__environment", "created_by"]
+    search_fields = ["client__client_id", "client__app__name"]
+    exclude = ["secret_hash"]
+    fields = ["client", "expires_at", "created_by", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(ClientCertificate)
+class ClientCertificateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["client", "origin", "key_bits", "expires_at", "approved_at", "created_at"]
+    list_filter = ["origin", "client__environment"]
+    list_select_related = ["client__app", "client__environment"]
+    search_fields = ["client__client_id", "client__app__name", "fingerprint"]
+    fields = ["client", "origin", "key_bits", "fingerprint", "public_key_pem", "description",
+              "expires_at", "approved_at", "created_by", "created_at"]
+    readonly_fields = fields
