@@ -133,14 +133,28 @@ class PartnerSignupForm(SignupForm):
         help_text="Your company becomes a partner in the developer portal; you become its administrator.",
         widget=forms.TextInput(attrs={"autocomplete": "organization"}))
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, invitation=None, invitation_token: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.order_fields(["company_name", "full_name", "email", "password1", "password2"])
         if "full_name" in self.fields:
             self.fields["full_name"].widget.attrs.setdefault("autocomplete", "name")
+        # With an open invitation the person joins the inviting partner instead of registering one.
+        self.invitation = invitation
+        if invitation is not None:
+            del self.fields["company_name"]
+            self.fields["invitation"] = forms.CharField(widget=forms.HiddenInput, initial=invitation_token)
+            self.fields["email"].initial = invitation.email
+            self.fields["email"].help_text = "The address the invitation was sent to."
 
     def clean_company_name(self) -> str:
         return clean_company_name(self.cleaned_data["company_name"])
+
+    def clean_email(self) -> str:
+        email = super().clean_email()
+        if self.invitation is not None and email.lower() != self.invitation.email.lower():
+            raise ValidationError(f"The invitation was sent to {self.invitation.email}; sign up with that "
+                                  "address, or ask for an invitation to this one.")
+        return email
 
 
 class PartnerCreateForm(forms.Form):

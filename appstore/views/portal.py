@@ -4,6 +4,7 @@ Every view works inside the current partner (current_membership) and reaches obj
 through selectors that take that partner; another partner's object is a 404.
 """
 
+from urllib.parse import urlencode
 
 from allauth.account.utils import complete_signup
 from allauth.account.views import SignupView
@@ -31,12 +32,14 @@ from ..forms import (
     PartnerSignupForm,
     apply_service_errors,
 )
-from ..models import App, ImageKind, ListingImage, ListingVersion, PartnerMember
+from ..models import App, ImageKind, Invitation, ListingImage, ListingVersion, PartnerMember
 from ..selectors import portal as portal_selectors
+from ..selectors import team as team_selectors
 from ..selectors.partners import SESSION_KEY, current_membership, listing_of, memberships_of
 from ..services import apps as app_services
 from ..services import listings as listing_services
 from ..services import partners as partner_services
+from ..services import team as team_services
 from ..services.apps import TEMPLATE_DEFAULTS
 from .common import get_app, portal_view, require
 
@@ -65,9 +68,31 @@ class PartnerSignupView(SignupView):
     form_class = PartnerSignupForm
     template_name = "account/signup.html"
     success_url = reverse_lazy("portal:home")
+    joining: Invitation | None = None
 
     def get_form_class(self):
         return self.form_class
+
+    def get_form_kwargs(self):
+        """?invitation=<token> (then a hidden field): join that partner instead of registering one."""
+        token = self.request.POST.get("invitation") or self.request.GET.get("invitation") or ""
+        found = team_selectors.invitation_by_token(token)
+        self.joining = found if found is not None and not team_selectors.invitation_problem(found) else None
+        if token and self.joining is None and self.request.method == "GET":
+            messages.warning(self.request, "That invitation link is no longer valid; "
+                                           "this form registers a new company.")
+        return {**super().get_form_kwargs(), "invitation": self.joining, "invitation_token": token}
+
+    def get_template_names(self):
+        return ["appstore/portal/invitation_signup.html"] if self.joining else super().get_template_names()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if self.joining:
+            context["invitation"] = self.joining
+            context["invitation_login_url"] = reverse("account_login") + "?" + urlencode(
+                {"next": reverse("portal:invitation", args=[context["form"]["invitation"].value()])})
+        return context
 
     def form_valid(self, form):
         try:
@@ -75,12 +100,17 @@ class PartnerSignupView(SignupView):
                 user, response = form.try_save(self.request)
                 if response:
                     return response
-                partner = partner_services.create_partner(
-                    founder=user, name=form.cleaned_data["company_name"])
+                if form.invitation is not None:
+                    partner = team_services.accept_invitation(
+                        user=user, token=form.cleaned_data["invitation"]).partner
+                else:
+                    partner = partner_services.create_partner(
+                        founder=user, name=form.cleaned_data["company_name"])
         except ValidationError as exc:
-            # Another sign-up took the name a moment ago; the new account was rolled back too.
+            # Another sign-up took the name (or the invitation was revoked) a moment ago;
+            # the new account was rolled back too.
             errors = exc.message_dict.get("name") if hasattr(exc, "error_dict") else None
-            form.add_error("company_name", errors or exc.messages)
+            form.add_error("company_name" if "company_name" in form.fields else None, errors or exc.messages)
             return self.form_invalid(form)
         self.user = user
         self.request.session[SESSION_KEY] = partner.pk
