@@ -10,6 +10,7 @@ from django.views.decorators.http import require_safe
 
 from ..models import LinkKind, ListingLink, ListingVersion, Partner
 from ..selectors import store as selectors
+from ..selectors.profile import live_profile
 from ..services.store import record_link_click
 
 app_name = "store"
@@ -145,9 +146,12 @@ def partner(request: HttpRequest, partner_seo: str) -> HttpResponse:
         found, listings = selectors.partner_with_live_apps(partner_seo)
     except Partner.DoesNotExist as exc:
         raise Http404("No such partner in the store") from exc
+    profile = live_profile(found)
     return render(request, "appstore/store/partner.html", {
         "partner": found,
         "listings": listings,
+        "profile": profile,
+        "og_image": absolute_url(profile.logo.url) if profile and profile.logo else "",
         "canonical_url": absolute_url(reverse("store:partner", args=[found.seo_name])),
     })
 
