@@ -10,6 +10,7 @@ from django.core.validators import validate_email
 
 from audit.models import AuditEntry
 
+from .. import urlrules
 from ..models import (
     GREEN_BUTTON_LABELS,
     App,
@@ -191,8 +192,8 @@ class AppCreateForm(forms.Form):
                                                     "you, unless you choose a colleague.")
     redirect_urls = forms.CharField(
         label="Redirect URLs", required=False, widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="One per line. https:// addresses (http:// only for localhost and 127.0.0.1); "
-                  "a line starting with ^ is a regular expression.")
+        help_text="One per line. https:// addresses (http:// only for localhost and 127.0.0.1, "
+                  "kept for sod); a line starting with ^ is a regular expression.")
     erp_endpoint_url = forms.URLField(label="ERP sync endpoint URL", required=False, max_length=200,
                                       assume_scheme="https", validators=[validate_public_url])
     quote_endpoint_url = forms.URLField(label="Quote connector endpoint URL", required=False,
@@ -208,20 +209,10 @@ class AppCreateForm(forms.Form):
         return clean_app_name(self.cleaned_data["name"])
 
     def clean_redirect_urls(self) -> str:
+        # Configuration 1.0 is published to sod, where a local http:// address is allowed;
+        # create_initial_configuration keeps such an address in the sod list only.
         lines = split_lines(self.cleaned_data["redirect_urls"])
-        errors = []
-        for line in lines:
-            if line.startswith("^"):
-                try:
-                    re.compile(line)
-                except re.error as exc:
-                    errors.append(f"{line}: not a valid regular expression ({exc}).")
-                continue
-            try:
-                forms.URLField(assume_scheme="https").clean(line)
-                validate_public_url(line)
-            except ValidationError as exc:
-                errors.append(f"{line}: {' '.join(exc.messages)}")
+        errors = urlrules.check_entries(lines, kind=urlrules.REDIRECT, scope="sod")
         if errors:
             raise ValidationError(errors)
         return "\n".join(lines)
