@@ -156,8 +156,10 @@ def revoke_invitation(*, actor, invitation: Invitation) -> Invitation:
 def accept_invitation(*, user, token: str) -> PartnerMember:
     """The invited person joins the partner with the invitation's permissions."""
     found = invitation_by_token(token)
-    invitation = (Invitation.objects.select_for_update().select_related("partner").get(pk=found.pk)
-                  if found is not None else None)
+    invitation = None
+    if found is not None:
+        invitation = (Invitation.objects.select_for_update(of=("self",)).select_related("partner")
+                      .get(pk=found.pk))
     problem = invitation_problem(invitation)
     if problem:
         raise ValidationError(problem, code="invalid_invitation")
@@ -279,7 +281,7 @@ def reassign_technical_contacts(*, actor, partner: Partner, app_ids, to_user) ->
         raise ValidationError({"apps": "Choose at least one app."})
     if to_user is None or not PartnerMember.objects.filter(partner=partner, user=to_user).exists():
         raise ValidationError({"to_user": f"The technical contact must be a member of {partner.name}."})
-    apps = list(App.objects.select_for_update().select_related("technical_contact")
+    apps = list(App.objects.select_for_update(of=("self",)).select_related("technical_contact")
                 .filter(partner=partner, pk__in=wanted).order_by("name"))
     if len(apps) != len(wanted):
         raise ValidationError({"apps": f"Only apps of {partner.name} can be reassigned here."})
