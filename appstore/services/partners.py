@@ -122,7 +122,7 @@ def update_partner_settings(*, actor, partner: Partner, **changes) -> Partner:
     if staff_fields and not is_staff:
         raise PermissionDenied("Only platform staff may change the company's "
                                + ", ".join(f.replace("_", " ") for f in sorted(staff_fields)) + ".")
-    partner = Partner.objects.select_for_update().select_related(
+    partner = Partner.objects.select_for_update(of=("self",)).select_related(
         "administrative_contact", "technical_contact").get(pk=partner.pk)
 
     errors: dict[str, list[str]] = {}

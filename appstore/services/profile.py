@@ -135,7 +135,7 @@ def limit_errors(fields: dict) -> dict[str, list[str]]:
 # ---------------------------------------------------------------- writes
 
 def _locked(version: PartnerProfileVersion) -> PartnerProfileVersion:
-    return PartnerProfileVersion.objects.select_for_update().select_related("partner").get(
+    return PartnerProfileVersion.objects.select_for_update(of=("self",)).select_related("partner").get(
         pk=version.pk)
 
 
