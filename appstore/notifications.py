@@ -96,3 +96,37 @@ def member_added(*, member_id: int, actor_id: int | None = None) -> int:
                "inviter": User.objects.filter(pk=actor_id).first() if actor_id else None,
                "site_url": settings.SITE_URL, "url": settings.SITE_URL + reverse("portal:home")}
     return _send("member_added", context, [member.user.email])
+
+
+def configuration_requested(*, version_id: int) -> int:
+    """Tell the App managers that a configuration version waits for review."""
+    from .models import ConfigurationVersion
+
+    version = ConfigurationVersion.objects.select_related("app__partner", "environment").get(pk=version_id)
+    if version.state != VersionState.PENDING:
+        return 0
+    staff = User.objects.filter(is_active=True, is_staff=True).filter(
+        groups__name=APP_MANAGER_GROUP).values_list("email", flat=True)
+    context = {"version": version, "app": version.app, "environment": version.environment.code,
+               "url": settings.SITE_URL + reverse("review:configuration", args=[version.pk])}
+    return _send("configuration_requested", context, sorted(set(staff)))
+
+
+def configuration_reviewed(*, version_id: int) -> int:
+    """Tell the app's technical contact that a configuration version was approved or rejected."""
+    from .models import ConfigurationVersion
+
+    version = ConfigurationVersion.objects.select_related(
+        "app__partner__technical_contact", "app__technical_contact", "environment").get(pk=version_id)
+    app = version.app
+    contact = app.technical_contact or app.partner.technical_contact
+    if contact is None or version.state not in (VersionState.PUBLISHED, VersionState.REJECTED):
+        return 0
+    approved = version.state == VersionState.PUBLISHED
+    environment = version.environment.code
+    context = {"version": version, "app": app, "environment": environment, "approved": approved,
+               "custom_online": approved and app.is_custom and environment == "stage",
+               "ask_customer": approved and app.is_custom and not app.customer_context_identifier,
+               "url": settings.SITE_URL + reverse("portal:configuration", args=[app.pk, version.pk]),
+               "configurations_url": settings.SITE_URL + reverse("portal:configurations", args=[app.pk])}
+    return _send("configuration_reviewed", context, [contact.email])

@@ -43,3 +43,17 @@ def notify_member_added(member_id: int, actor_id: int | None = None) -> int:
     from .notifications import member_added
 
     return member_added(member_id=member_id, actor_id=actor_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_configuration_requested(version_id: int) -> int:
+    from .notifications import configuration_requested
+
+    return configuration_requested(version_id=version_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_configuration_reviewed(version_id: int) -> int:
+    from .notifications import configuration_reviewed
+
+    return configuration_reviewed(version_id=version_id)

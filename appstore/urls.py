@@ -4,10 +4,10 @@ Each view module lists its own routes; a module serving both areas names them
 ``portal_urlpatterns`` and ``review_urlpatterns``.
 """
 
-from .views import api_tokens, company, credentials, portal, review, staff_apps, team
+from .views import api_tokens, company, configuration, credentials, portal, review, staff_apps, team
 
-portal_patterns = ([*portal.urlpatterns, *api_tokens.portal_urlpatterns,
+portal_patterns = ([*portal.urlpatterns, *configuration.portal_urlpatterns, *api_tokens.portal_urlpatterns,
                     *credentials.portal_urlpatterns, *team.portal_urlpatterns,
                     *company.portal_urlpatterns], "portal")
-review_patterns = ([*review.urlpatterns, *staff_apps.review_urlpatterns,
+review_patterns = ([*review.urlpatterns, *configuration.review_urlpatterns, *staff_apps.review_urlpatterns,
                     *company.review_urlpatterns], "review")

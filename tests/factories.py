@@ -188,3 +188,21 @@ def api_token(member: PartnerMember, name: str = "Build server") -> str:
     from appstore.services.api_tokens import create_api_token
 
     return create_api_token(actor=member.user, partner=member.partner, name=name)[1]
+
+
+class ConfigurationFactory(factory.django.DjangoModelFactory):
+    """A complete configuration draft for stage (publishable once requested); pass environment= to move it."""
+
+    class Meta:
+        model = ConfigurationVersion
+
+    app = factory.SubFactory(AppFactory)
+    environment = factory.LazyFunction(lambda: environment("stage"))
+    label = "1.1"
+    redirect_urls = factory.LazyFunction(lambda: {"all": ["https://app.example.com/callback"]})
+    endpoints = factory.LazyFunction(lambda: {"state_change": {
+        "url": "https://app.example.com/state", "enabled": True, "send_error_emails": True}})
+    consent_text = "The app reads and updates companies and contacts in your CRM."
+    api_endpoints = factory.LazyFunction(lambda: ["WebAPI"])
+    agents = factory.LazyFunction(lambda: ["Webhook"])
+    claims = factory.LazyFunction(list)
