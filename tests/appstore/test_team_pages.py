@@ -98,7 +98,8 @@ def test_inviting_a_member_again_shows_the_error_on_the_field_and_keeps_the_inpu
     existing = colleague(partner_member.partner)
     invitation_for(partner_member.partner, "open@example.com")
 
-    for email, expected in ((existing.user.email, "is already a member of"), ("OPEN@example.com", "already invited")):
+    cases = ((existing.user.email, "is already a member of"), ("OPEN@example.com", "already invited"))
+    for email, expected in cases:
         response = partner_client.post(TEAM, {"email": email, "can_read": "on", "can_users": "on"})
         assert response.status_code == 200
         assert expected in response.context["form"].errors["email"][0]
@@ -146,7 +147,8 @@ def test_taking_away_the_last_users_flag_is_refused_on_the_page(partner_client, 
     response = partner_client.post(member_url(partner_member), {"action": "permissions", "can_login": "on",
                                                                 "can_read": "on"})
     assert response.status_code == 200
-    assert "last member who can manage the team" in response.context["permissions_form"].errors["can_users"][0]
+    errors = response.context["permissions_form"].errors
+    assert "last member who can manage the team" in errors["can_users"][0]
     partner_member.refresh_from_db()
     assert partner_member.can_users
 
@@ -261,7 +263,8 @@ def test_reading_the_team_needs_read(client, partner_member):
     assert client.get(CONTACTS).status_code == 403
 
 
-def test_two_partners_see_and_change_only_their_own_team(partner_client, partner_member, other_partner_member):
+def test_two_partners_see_and_change_only_their_own_team(partner_client, partner_member,
+                                                         other_partner_member):
     theirs = other_partner_member.partner
     their_colleague = colleague(theirs)
     their_invitation = invitation_for(theirs, "their-invitee@example.com")
@@ -295,7 +298,8 @@ def test_two_partners_see_and_change_only_their_own_team(partner_client, partner
     assert mine.technical_contact == partner_member.user
 
 
-def test_team_page_queries_do_not_grow_with_the_team(partner_client, partner_member, django_assert_num_queries):
+def test_team_page_queries_do_not_grow_with_the_team(partner_client, partner_member,
+                                                     django_assert_num_queries):
     partner = partner_member.partner
     partner_client.get(TEAM)  # warm up sessions and caches
     with CaptureQueriesContext(connection) as one:
@@ -422,6 +426,7 @@ def test_stale_invitations_explain_why(client, partner_member, state):
     client.force_login(user)
 
     html = client.get(invitation_url(TOKEN)).content.decode()
-    assert {"expired": "has expired", "revoked": "was withdrawn", "accepted": "already been used"}[state] in html
+    reasons = {"expired": "has expired", "revoked": "was withdrawn", "accepted": "already been used"}
+    assert reasons[state] in html
     client.post(invitation_url(TOKEN))
     assert not PartnerMember.objects.filter(user=user).exists()

@@ -103,7 +103,8 @@ def test_inviting_a_member_again_is_refused(admin, partner, django_capture_on_co
     with pytest.raises(ValidationError) as exc:
         invite(admin, existing.user.email.upper(), django_capture_on_commit_callbacks)
 
-    assert exc.value.message_dict["email"] == [f"{existing.user.email} is already a member of {partner.name}."]
+    expected = f"{existing.user.email} is already a member of {partner.name}."
+    assert exc.value.message_dict["email"] == [expected]
 
 
 def test_a_second_open_invitation_to_the_same_address_is_refused(
