@@ -99,7 +99,7 @@ def link_field(index: int, part: str) -> str:
 
 
 class ProfileForm(forms.Form):
-    """The text of a profile version; the logo uploads through LogoUploadForm.
+    """The text of a profile version; the logo and its alt text go through LogoUploadForm.
 
     Format and size errors block saving; missing values do not (the publish panel lists them).
     """
@@ -116,8 +116,6 @@ class ProfileForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=f"At most {META_DESCRIPTION_MAX} characters; search engines show it under the "
                   "link to your company page.")
-    logo_alt = forms.CharField(label="Logo alt text", max_length=LOGO_ALT_MAX, required=False,
-                               help_text="Describes the logo for people who cannot see it.")
 
     def __init__(self, *args, version: PartnerProfileVersion, readonly: bool = False,
                  **kwargs) -> None:
@@ -142,7 +140,7 @@ class ProfileForm(forms.Form):
     def initial_from(version: PartnerProfileVersion) -> dict:
         initial = {SEEN_FIELD: version.updated_at.isoformat(), "label": version.label,
                    "description": version.description,
-                   "meta_description": version.meta_description, "logo_alt": version.logo_alt}
+                   "meta_description": version.meta_description}
         for index, link in enumerate((version.links or [])[:MAX_LINKS]):
             initial[link_field(index, "url")] = link.get("url", "")
             initial[link_field(index, "alt")] = link.get("alt", "")
@@ -172,11 +170,10 @@ class ProfileForm(forms.Form):
         links = [{"url": data[link_field(i, "url")], "alt": data[link_field(i, "alt")].strip()}
                  for i in range(MAX_LINKS) if data[link_field(i, "url")]]
         return {"label": data["label"], "description": data["description"],
-                "meta_description": data["meta_description"].strip(),
-                "logo_alt": data["logo_alt"].strip(), "links": links}
+                "meta_description": data["meta_description"].strip(), "links": links}
 
     def main_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in ("label", "description", "meta_description", "logo_alt")]
+        return [self[name] for name in ("label", "description", "meta_description")]
 
     def link_rows(self) -> list[tuple[int, forms.BoundField, forms.BoundField]]:
         return [(index + 1, self[link_field(index, "url")], self[link_field(index, "alt")])
@@ -184,10 +181,13 @@ class ProfileForm(forms.Form):
 
 
 class LogoUploadForm(forms.Form):
-    """The logo file and its alt text; the service checks the file itself with Pillow."""
+    """The logo file and its alt text; the service checks the file itself with Pillow.
+
+    Without a file, a version that has a logo only changes the alt text.
+    """
 
     seen_updated_at = forms.CharField(widget=forms.HiddenInput, required=False)
-    logo = forms.FileField(label="Logo (PNG file)",
+    logo = forms.FileField(label="Logo (PNG file)", required=False,
                            widget=forms.FileInput(attrs={"accept": "image/png"}),
                            help_text="PNG, square, exactly 488×488 pixels.")
     alt_text = forms.CharField(label="Logo alt text", max_length=LOGO_ALT_MAX,
@@ -197,3 +197,9 @@ class LogoUploadForm(forms.Form):
         kwargs.setdefault("initial", {SEEN_FIELD: version.updated_at.isoformat(),
                                       "alt_text": version.logo_alt})
         super().__init__(*args, prefix="logo", **kwargs)
+        if version.logo:
+            self.fields["logo"].label = "New logo (PNG file)"
+            self.fields["logo"].help_text += " Leave empty to change only the alt text."
+        else:
+            self.fields["logo"].required = True
+            self.fields["logo"].error_messages["required"] = "Choose the logo's PNG file."

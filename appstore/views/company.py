@@ -159,15 +159,23 @@ def profile_logo(request: HttpRequest, member: PartnerMember, pk: int) -> HttpRe
         return HttpResponseRedirect(profile_url(version))
     form = LogoUploadForm(request.POST, request.FILES, version=version)
     if form.is_valid():
+        data = form.cleaned_data
         try:
-            profile_services.set_profile_logo(
-                actor=request.user, version=version, upload=form.cleaned_data["logo"],
-                alt_text=form.cleaned_data["alt_text"], seen_updated_at=form.cleaned_data[SEEN_FIELD])
+            if data["logo"]:
+                profile_services.set_profile_logo(
+                    actor=request.user, version=version, upload=data["logo"],
+                    alt_text=data["alt_text"], seen_updated_at=data[SEEN_FIELD])
+            else:
+                profile_services.update_profile_version(
+                    actor=request.user, version=version, logo_alt=data["alt_text"],
+                    seen_updated_at=data[SEEN_FIELD])
         except ValidationError as exc:
+            if hasattr(exc, "error_dict") and "logo_alt" in exc.error_dict:
+                exc.error_dict["alt_text"] = exc.error_dict.pop("logo_alt")
             apply_service_errors(form, exc)
             return render_profile(request, member, version, logo_form=form,
                                   status=_service_status(exc))
-        messages.success(request, "Logo uploaded.")
+        messages.success(request, "Logo uploaded." if data["logo"] else "Logo alt text saved.")
         return HttpResponseRedirect(profile_url(version) + "#logo")
     return render_profile(request, member, version, logo_form=form, status=400)
 

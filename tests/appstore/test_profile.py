@@ -70,8 +70,7 @@ def editor_url(version) -> str:
 def form_data(version, **overrides) -> dict:
     version.refresh_from_db()
     data = {"seen_updated_at": version.updated_at.isoformat(), "label": version.label,
-            "description": version.description, "meta_description": version.meta_description,
-            "logo_alt": version.logo_alt}
+            "description": version.description, "meta_description": version.meta_description}
     for index, link in enumerate(version.links):
         data[f"link_{index}_url"], data[f"link_{index}_alt"] = link["url"], link["alt"]
     data.update(overrides)
@@ -183,6 +182,22 @@ def test_logo_upload_page_shows_preview_with_alt_text(partner_client, draft):
     draft.refresh_from_db()
     html = partner_client.get(editor_url(draft)).content.decode()
     assert f'src="{draft.logo.url}" alt="Acme diamond logo"' in html
+
+
+def test_logo_form_without_a_file_changes_only_the_alt_text(partner_client, user, draft):
+    url = reverse("portal:profile_logo", args=[draft.pk])
+    response = partner_client.post(url, {"logo-seen_updated_at": draft.updated_at.isoformat(),
+                                         "logo-alt_text": "Alt without a logo"})
+    assert response.status_code == 400
+    assert "Choose the logo's PNG file." in response.context["logo_form"].errors["logo"]
+
+    complete(draft, user)
+    logo_name = draft.logo.name
+    response = partner_client.post(url, {"logo-seen_updated_at": draft.updated_at.isoformat(),
+                                         "logo-alt_text": "Acme: green diamond on white"})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert (draft.logo.name, draft.logo_alt) == (logo_name, "Acme: green diamond on white")
 
 
 def test_wrong_logo_on_the_page_is_named_on_the_field(partner_client, draft):
