@@ -4,6 +4,8 @@ Nothing here ever reads a client secret's hash or a private key: clients show on
 a secret or certificate exists, with its public facts (expiry, fingerprint).
 """
 
+from collections.abc import Mapping
+
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -24,6 +26,7 @@ from ..models import (
     UrlScope,
     VersionState,
 )
+from ..services.configuration import MAX_CONSENT_LENGTH, STAFF_FIELDS, URL_FIELDS
 from ..services.listings import LISTING_FIELDS
 from .filters import REQUEST_KIND_CHOICES
 
@@ -218,10 +221,6 @@ class ListingUpdateSerializer(serializers.ModelSerializer):
 
 # ---------------------------------------------------------------- configuration versions
 
-STAFF_ONLY_CONFIGURATION_FIELDS = ("api_endpoints", "agents", "claims", "custom_claims",
-                                   "authorization_level")
-URL_LIST_FIELDS = ("redirect_urls", "post_logout_redirect_urls", "cors_origins")
-
 
 class UrlListsSerializer(serializers.Serializer):
     """URL entries per scope: "all" environments or one environment's code."""
@@ -232,7 +231,7 @@ class UrlListsSerializer(serializers.Serializer):
     online = serializers.ListField(child=serializers.CharField(max_length=500), required=False)
 
     def to_internal_value(self, data):
-        unknown = set(data) - set(self.fields) if isinstance(data, dict) else set()
+        unknown = set(data) - set(self.fields) if isinstance(data, Mapping) else set()
         if unknown:
             raise serializers.ValidationError(
                 {key: [f"Unknown scope; use one of {', '.join(UrlScope.values)}."] for key in unknown})
@@ -241,8 +240,16 @@ class UrlListsSerializer(serializers.Serializer):
 
 class EndpointSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=500, allow_blank=True)
-    enabled = serializers.BooleanField(default=True)
-    send_error_emails = serializers.BooleanField(default=True)
+    enabled = serializers.BooleanField()
+    send_error_emails = serializers.BooleanField()
+
+    def to_internal_value(self, data):
+        # An endpoint is given whole, even inside a partial update (which DRF would let skip fields).
+        if isinstance(data, Mapping):
+            absent = [name for name in self.fields if name not in data]
+            if absent:
+                raise serializers.ValidationError({name: ["This field is required."] for name in absent})
+        return super().to_internal_value(data)
 
 
 class EndpointsSerializer(serializers.Serializer):
@@ -254,7 +261,7 @@ class EndpointsSerializer(serializers.Serializer):
     quote = EndpointSerializer(required=False, help_text=EndpointKind.QUOTE.label)
 
     def to_internal_value(self, data):
-        unknown = set(data) - set(self.fields) if isinstance(data, dict) else set()
+        unknown = set(data) - set(self.fields) if isinstance(data, Mapping) else set()
         if unknown:
             raise serializers.ValidationError(
                 {key: [f"Unknown endpoint kind; use one of {', '.join(EndpointKind.values)}."]
@@ -275,8 +282,8 @@ class ConfigurationSerializer(VersionSerializer):
 
     class Meta:
         model = ConfigurationVersion
-        fields = [*VERSION_FIELDS, *URL_LIST_FIELDS, "endpoints", "consent_text",
-                  *STAFF_ONLY_CONFIGURATION_FIELDS, "widened"]
+        fields = [*VERSION_FIELDS, *URL_FIELDS, "endpoints", "consent_text",
+                  *STAFF_FIELDS, "widened"]
         read_only_fields = fields
 
 
@@ -293,20 +300,29 @@ class ConfigurationDetailSerializer(ConfigurationSerializer):
 
 class ConfigurationCreateSerializer(serializers.Serializer):
     environment = serializers.ChoiceField(choices=[c for c in UrlScope.choices if c[0] != UrlScope.ALL])
+    label = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                  help_text="Defaults to the next number after the latest version's.")
 
 
 class ConfigurationUpdateSerializer(serializers.Serializer):
-    """A partial update of a draft or rejected configuration version; staff-only settings are refused."""
+    """A partial update of a draft or rejected configuration version.
+
+    A URL list or ``endpoints``, when given, replaces the stored one as a whole. Staff-only
+    settings (agents, claims, …) are refused.
+    """
 
     label = serializers.CharField(max_length=64)
     redirect_urls = UrlListsSerializer()
     post_logout_redirect_urls = UrlListsSerializer()
     cors_origins = UrlListsSerializer()
     endpoints = EndpointsSerializer()
-    consent_text = serializers.CharField(allow_blank=True)
+    consent_text = serializers.CharField(allow_blank=True, max_length=MAX_CONSENT_LENGTH)
+    seen_updated_at = serializers.DateTimeField(
+        write_only=True, help_text="The version's updated_at as you last read it: if the version "
+                                   "changed since, nothing is saved (409).")
 
     def to_internal_value(self, data):
-        staff_only = [key for key in STAFF_ONLY_CONFIGURATION_FIELDS if key in (data or {})]
+        staff_only = [key for key in STAFF_FIELDS if isinstance(data, Mapping) and key in data]
         if staff_only:
             raise serializers.ValidationError(
                 {key: ["Only platform staff may change this setting."] for key in staff_only})

@@ -15,5 +15,12 @@ urlpatterns = [
          name="listing_request_publish"),
     path("apps/<int:app_id>/listings/<int:pk>/withdraw/", views.ListingWithdraw.as_view(),
          name="listing_withdraw"),
+    path("apps/<int:app_id>/configurations/", views.ConfigurationList.as_view(), name="configurations"),
+    path("apps/<int:app_id>/configurations/<int:pk>/", views.ConfigurationDetail.as_view(),
+         name="configuration"),
+    path("apps/<int:app_id>/configurations/<int:pk>/publish/", views.ConfigurationPublish.as_view(),
+         name="configuration_publish"),
+    path("apps/<int:app_id>/configurations/<int:pk>/withdraw/", views.ConfigurationWithdraw.as_view(),
+         name="configuration_withdraw"),
     path("requests/", views.PublishRequestList.as_view(), name="requests"),
 ]

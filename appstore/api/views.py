@@ -17,8 +17,10 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
-from ..models import App, ListingVersion, VersionState
+from ..models import App, ConfigurationVersion, ListingVersion, VersionState
 from ..selectors import api as selectors
+from ..selectors import configuration as configuration_selectors
+from ..services import configuration as configuration_services
 from ..services import listings as listing_services
 from . import serializers as s
 from .authentication import ApiTokenAuthentication
@@ -100,6 +102,16 @@ class PartnerApiView(generics.GenericAPIView):
             return selectors.api_app_of(self.partner, self.kwargs["app_id"])
         except App.DoesNotExist as exc:
             raise exceptions.NotFound("No such app in your company.") from exc
+
+
+def incomplete(missing: list[str]) -> Response:
+    return Response({"detail": "The version is not complete; see missing.", "code": "incomplete",
+                     "missing": missing}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def codes_of(exc: DjangoValidationError) -> set[str]:
+    return {error.code for error in exc.error_list} if hasattr(exc, "error_list") else {
+        error.code for errors in exc.error_dict.values() for error in errors}
 
 
 def require_editable(version) -> None:
@@ -216,9 +228,7 @@ class ListingRequestPublish(ListingApiView):
             except DjangoValidationError as exc:
                 missing = exc.messages
         if missing:
-            return Response({"detail": "The version is not complete; see missing.",
-                             "code": "incomplete", "missing": missing},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return incomplete(missing)
         return self.detail_response(listing)
 
 
@@ -235,6 +245,134 @@ class ListingWithdraw(ListingApiView):
                            "can be withdrawn.")
         listing = listing_services.withdraw_request(actor=request.user, listing=listing)
         return self.detail_response(listing)
+
+
+# ---------------------------------------------------------------- configuration versions
+
+
+STALE_CODE = configuration_services.STALE_FORM_CODE
+
+
+class ConfigurationApiView(PartnerApiView):
+    write_permission = "configuration"
+
+    def get_version(self) -> ConfigurationVersion:
+        try:
+            return configuration_selectors.configuration_of(self.partner, self.kwargs["app_id"],
+                                                            self.kwargs["pk"])
+        except ConfigurationVersion.DoesNotExist as exc:
+            raise exceptions.NotFound("No such configuration version of this app.") from exc
+
+    def detail_response(self, version: ConfigurationVersion, status_code: int = 200) -> Response:
+        version = configuration_selectors.configuration_of(self.partner, version.app_id, version.pk)
+        missing = configuration_services.missing_for_publish(version) if version.is_editable else []
+        data = s.ConfigurationDetailSerializer(version, context={"missing": missing}).data
+        return Response(data, status=status_code)
+
+
+class ConfigurationList(ConfigurationApiView, generics.ListAPIView):
+    serializer_class = s.ConfigurationSerializer
+
+    def get_queryset(self):
+        self.get_app()
+        return configuration_selectors.configuration_versions_of(self.partner, self.kwargs["app_id"])
+
+    @extend_schema(tags=["configurations"],
+                   summary="The app's configuration versions in every environment, newest first",
+                   responses={200: s.ConfigurationSerializer, **ERROR_RESPONSES})
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
+
+    @extend_schema(tags=["configurations"],
+                   summary="Open a new configuration version for one environment",
+                   description="A copy of the app's latest version in any environment; refused "
+                               "while that environment has an open (draft, pending or rejected) one.",
+                   request=s.ConfigurationCreateSerializer,
+                   responses={201: s.ConfigurationDetailSerializer, 400: BAD_REQUEST, **ERROR_RESPONSES})
+    def post(self, request, *args, **kwargs):
+        app = self.get_app()
+        serializer = s.ConfigurationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        version = configuration_services.create_configuration_version(
+            actor=request.user, app=app, environment=serializer.validated_data["environment"],
+            label=serializer.validated_data.get("label", ""))
+        return self.detail_response(version, status.HTTP_201_CREATED)
+
+
+class ConfigurationDetail(ConfigurationApiView):
+    http_method_names = ["get", "patch", "head", "options"]
+    serializer_class = s.ConfigurationDetailSerializer
+
+    @extend_schema(tags=["configurations"],
+                   summary="One configuration version, with what blocks publishing",
+                   responses={200: s.ConfigurationDetailSerializer, **ERROR_RESPONSES})
+    def get(self, request, *args, **kwargs):
+        return self.detail_response(self.get_version())
+
+    @extend_schema(tags=["configurations"], summary="Change a draft or rejected configuration version",
+                   request=s.ConfigurationUpdateSerializer,
+                   responses={200: s.ConfigurationDetailSerializer, 400: BAD_REQUEST,
+                              409: OpenApiResponse(s.ErrorSerializer, description=(
+                                  "The version is locked, or changed since seen_updated_at.")),
+                              **ERROR_RESPONSES})
+    def patch(self, request, *args, **kwargs):
+        version = self.get_version()
+        require_editable(version)
+        serializer = s.ConfigurationUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        fields = dict(serializer.validated_data)
+        seen = fields.pop("seen_updated_at", None)
+        try:
+            configuration_services.update_configuration_version(
+                actor=request.user, version=version, seen_updated_at=seen, **fields)
+        except DjangoValidationError as exc:
+            if STALE_CODE in codes_of(exc):
+                raise Conflict(" ".join(exc.messages), code=STALE_CODE) from exc
+            raise
+        return self.detail_response(version)
+
+
+class ConfigurationPublish(ConfigurationApiView):
+    serializer_class = s.ConfigurationDetailSerializer
+
+    @extend_schema(tags=["configurations"],
+                   summary="Publish (sod) or request publishing (stage, online)",
+                   description="A sod version is published at once. A stage or online version is "
+                               "locked and waits for staff review (state pending).",
+                   request=None,
+                   responses={200: s.ConfigurationDetailSerializer,
+                              400: OpenApiResponse(s.IncompleteSerializer,
+                                                   description="The version is not complete yet."),
+                              409: CONFLICT, **ERROR_RESPONSES})
+    def post(self, request, *args, **kwargs):
+        version = self.get_version()
+        require_editable(version)
+        missing = configuration_services.missing_for_publish(version)
+        if not missing:
+            try:
+                version = configuration_services.publish_configuration(actor=request.user, version=version)
+            except DjangoValidationError as exc:
+                missing = exc.messages
+        if missing:
+            return incomplete(missing)
+        return self.detail_response(version)
+
+
+class ConfigurationWithdraw(ConfigurationApiView):
+    serializer_class = s.ConfigurationDetailSerializer
+
+    @extend_schema(tags=["configurations"],
+                   summary="Withdraw a pending request; the version is a draft again",
+                   request=None, responses={200: s.ConfigurationDetailSerializer, 409: CONFLICT,
+                                            **ERROR_RESPONSES})
+    def post(self, request, *args, **kwargs):
+        version = self.get_version()
+        if version.state != VersionState.PENDING:
+            raise Conflict(f"Version {version.label} is not pending; only a pending request "
+                           "can be withdrawn.")
+        version = configuration_services.withdraw_configuration_request(actor=request.user,
+                                                                        version=version)
+        return self.detail_response(version)
 
 
 # ---------------------------------------------------------------- publish requests

@@ -16,6 +16,7 @@ from appstore.models import (
     CertificateOrigin,
     ClientCertificate,
     ClientSecret,
+    ConfigurationVersion,
     ListingVersion,
     VersionState,
 )
@@ -27,6 +28,7 @@ from ..factories import (
     PartnerMemberFactory,
     api_token,
     complete_listing,
+    environment,
     published_listing,
 )
 
@@ -51,6 +53,16 @@ def listing(app):
     return ListingFactory(app=app)
 
 
+def stage_draft(app, **fields) -> ConfigurationVersion:
+    return ConfigurationVersion.objects.create(app=app, environment=environment("stage"), label="1.1",
+                                               **fields)
+
+
+@pytest.fixture
+def configuration(app):
+    return stage_draft(app, consent_text="Acme reads your contacts.")
+
+
 @pytest.fixture
 def api(partner_member):
     return bearer(api_token(partner_member))
@@ -61,10 +73,12 @@ def theirs(other_partner_member):
     """Another partner's app with a draft listing, and that partner's own API client."""
     app = AppFactory(partner=other_partner_member.partner, name="Their App")
     listing = ListingFactory(app=app, header="Their header")
-    return {"app": app, "listing": listing, "api": bearer(api_token(other_partner_member))}
+    configuration = stage_draft(app, consent_text="Their consent")
+    return {"app": app, "listing": listing, "configuration": configuration,
+            "api": bearer(api_token(other_partner_member))}
 
 
-def urls(app_id: int, listing_id: int) -> dict[str, str]:
+def urls(app_id: int, listing_id: int, configuration_id: int = 0) -> dict[str, str]:
     base = f"/api/v1/apps/{app_id}/"
     return {
         "app": base,
@@ -72,6 +86,10 @@ def urls(app_id: int, listing_id: int) -> dict[str, str]:
         "listing": f"{base}listings/{listing_id}/",
         "request": f"{base}listings/{listing_id}/request-publish/",
         "withdraw": f"{base}listings/{listing_id}/withdraw/",
+        "configurations": f"{base}configurations/",
+        "configuration": f"{base}configurations/{configuration_id}/",
+        "publish": f"{base}configurations/{configuration_id}/publish/",
+        "configuration_withdraw": f"{base}configurations/{configuration_id}/withdraw/",
     }
 
 
@@ -85,6 +103,12 @@ ENDPOINTS = [
     ("listing_update", "patch", "listing", {"header": "Changed"}, "app_store"),
     ("listing_request", "post", "request", None, "app_store"),
     ("listing_withdraw", "post", "withdraw", None, "app_store"),
+    ("configurations", "get", "configurations", None, None),
+    ("configuration_create", "post", "configurations", {"environment": "online"}, "configuration"),
+    ("configuration", "get", "configuration", None, None),
+    ("configuration_update", "patch", "configuration", {"consent_text": "Changed"}, "configuration"),
+    ("configuration_publish", "post", "publish", None, "configuration"),
+    ("configuration_withdraw", "post", "configuration_withdraw", None, "configuration"),
     ("requests", "get", None, None, None),
 ]
 LIST_URLS = {"apps": "/api/v1/apps/", "requests": "/api/v1/requests/"}
@@ -96,8 +120,21 @@ def call(client, method, url, body=None):
     return getattr(client, method)(url, body or {}, format="json")
 
 
-def endpoint_url(name, key, app_id, listing_id):
-    return LIST_URLS[name] if key is None else urls(app_id, listing_id)[key]
+def endpoint_url(name, key, app_id, listing_id, configuration_id):
+    return LIST_URLS[name] if key is None else urls(app_id, listing_id, configuration_id)[key]
+
+
+def unchanged(listing, configuration, app, counts) -> bool:
+    listing.refresh_from_db()
+    configuration.refresh_from_db()
+    return (listing.header != "Changed" and listing.state == VersionState.DRAFT
+            and configuration.consent_text != "Changed" and configuration.state == VersionState.DRAFT
+            and version_counts(app) == counts)
+
+
+def version_counts(app) -> tuple[int, int]:
+    return (ListingVersion.objects.filter(app=app).count(),
+            ConfigurationVersion.objects.filter(app=app).count())
 
 
 # ---------------------------------------------------------------- apps
@@ -149,24 +186,25 @@ def test_clients_show_facts_never_secret_material(api, app, partner_member):
 
 
 @pytest.mark.parametrize("name,method,key,body,flag", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
-def test_another_partners_objects_are_404(name, method, key, body, flag, api, app, listing, theirs):
+def test_another_partners_objects_are_404(name, method, key, body, flag, api, app, listing,
+                                          configuration, theirs):
     if key is None:
         response = api.get(LIST_URLS[name])
         assert response.status_code == 200
         text = response.content.decode()
         assert "Their App" not in text and f'"app_id":{theirs["app"].pk}' not in text
         return
-    before = ListingVersion.objects.filter(app=theirs["app"]).count()
-    # Their app's id, and also their listing under our own app's id.
-    for app_id, listing_id in ((theirs["app"].pk, theirs["listing"].pk), (app.pk, theirs["listing"].pk)):
-        if key in ("app", "listings") and app_id == app.pk:
+    counts = version_counts(theirs["app"])
+    # Their app's id; and their versions under our own app's id.
+    for app_id in (theirs["app"].pk, app.pk):
+        if key in ("app", "listings", "configurations") and app_id == app.pk:
             continue
-        response = call(api, method, urls(app_id, listing_id)[key], body)
-        assert response.status_code == 404, (app_id, listing_id)
+        url = urls(app_id, theirs["listing"].pk, theirs["configuration"].pk)[key]
+        response = call(api, method, url, body)
+        assert response.status_code == 404, (url, response.content)
         assert response.json()["code"] == "not_found"
-    theirs["listing"].refresh_from_db()
-    assert theirs["listing"].header == "Their header" and theirs["listing"].state == VersionState.DRAFT
-    assert ListingVersion.objects.filter(app=theirs["app"]).count() == before
+    assert unchanged(theirs["listing"], theirs["configuration"], theirs["app"], counts)
+    assert theirs["listing"].header == "Their header"
 
 
 def test_each_partner_sees_only_its_own_apps(api, app, theirs):
@@ -193,23 +231,22 @@ def permission_cases():
 
 @pytest.mark.parametrize("name,method,key,body,missing", list(permission_cases()))
 def test_missing_flag_is_403_json_naming_it(name, method, key, body, missing, partner_member, app,
-                                            listing):
+                                            listing, configuration):
     api = bearer(api_token(partner_member))
     setattr(partner_member, f"can_{missing}", False)
     partner_member.save()
-    before = ListingVersion.objects.filter(app=app).count()
-    response = call(api, method, endpoint_url(name, key, app.pk, listing.pk), body)
+    counts = version_counts(app)
+    response = call(api, method, endpoint_url(name, key, app.pk, listing.pk, configuration.pk), body)
     assert response.status_code == 403
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"detail": response.json()["detail"], "code": "permission_denied"}
     assert f"'{missing}'" in response.json()["detail"]
-    listing.refresh_from_db()
-    assert listing.header != "Changed" and listing.state == VersionState.DRAFT
-    assert ListingVersion.objects.filter(app=app).count() == before
+    assert unchanged(listing, configuration, app, counts)
 
 
 @pytest.mark.parametrize("name,method,key,body,flag", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
-def test_only_the_needed_flags_are_checked(name, method, key, body, flag, partner_member, app, listing):
+def test_only_the_needed_flags_are_checked(name, method, key, body, flag, partner_member, app, listing,
+                                           configuration):
     """A member with read (and the write flag) but nothing else is not refused."""
     for other in ("app_store", "configuration", "users"):
         setattr(partner_member, f"can_{other}", other == flag)
@@ -218,8 +255,10 @@ def test_only_the_needed_flags_are_checked(name, method, key, body, flag, partne
         listing.delete()
     if name == "listing_withdraw":
         ListingVersion.objects.filter(pk=listing.pk).update(state=VersionState.PENDING)
+    if name == "configuration_withdraw":
+        ConfigurationVersion.objects.filter(pk=configuration.pk).update(state=VersionState.PENDING)
     response = call(bearer(api_token(partner_member)), method,
-                    endpoint_url(name, key, app.pk, listing.pk), body)
+                    endpoint_url(name, key, app.pk, listing.pk, configuration.pk), body)
     assert response.status_code in (200, 201, 400), response.json()
     assert response.status_code != 400 or "missing" in response.json()
 
@@ -406,11 +445,20 @@ def grow_requests(app, n):
         ListingFactory(app=app, state=VersionState.PENDING, submitted_at=timezone.now())
 
 
+def grow_configurations(app, n):
+    for _ in range(n):
+        ConfigurationVersion.objects.create(
+            app=app, environment=environment("online"), label="2.0", state=VersionState.REJECTED,
+            submitted_at=timezone.now(), reviewed_at=timezone.now(), review_reason="No.",
+            submitted_by=app.partner.members.first().user, reviewed_by=app.partner.members.first().user)
+
+
 @pytest.mark.parametrize("url,grow", [
     ("/api/v1/apps/", lambda app: grow_apps(app.partner, 1)),
     ("/api/v1/apps/{app}/listings/", lambda app: grow_listings(app, 1)),
-    ("/api/v1/requests/", lambda app: grow_requests(app, 1)),
-], ids=["apps", "listings", "requests"])
+    ("/api/v1/apps/{app}/configurations/", lambda app: grow_configurations(app, 1)),
+    ("/api/v1/requests/", lambda app: (grow_requests(app, 1), grow_configurations(app, 1))),
+], ids=["apps", "listings", "configurations", "requests"])
 def test_list_endpoints_have_constant_query_counts(url, grow, api, partner_member,
                                                    django_assert_num_queries):
     app = AppFactory(partner=partner_member.partner)
@@ -424,7 +472,7 @@ def test_list_endpoints_have_constant_query_counts(url, grow, api, partner_membe
     grow(app)
     with django_assert_num_queries(one):
         response = api.get(url)
-    assert response.json()["count"] in (3, 4)
+    assert response.json()["count"] >= 3
 
 
 def test_pagination_is_50(api, partner_member):
@@ -438,9 +486,164 @@ def test_no_response_contains_secret_material(api, app, listing, partner_member)
     client = app.clients.get(environment__code="online")
     secret = ClientSecret.objects.create(client=client, secret_hash=make_password(RAW_SECRET),
                                          expires_at=timezone.now())
+    configuration = app.configuration_versions.get()
     texts = [api.get(u).content.decode() for u in (
         "/api/v1/apps/", f"/api/v1/apps/{app.pk}/", f"/api/v1/apps/{app.pk}/listings/",
-        f"/api/v1/apps/{app.pk}/listings/{listing.pk}/", "/api/v1/requests/")]
+        f"/api/v1/apps/{app.pk}/listings/{listing.pk}/", f"/api/v1/apps/{app.pk}/configurations/",
+        f"/api/v1/apps/{app.pk}/configurations/{configuration.pk}/", "/api/v1/requests/")]
     for text in texts:
         json.loads(text)
         assert RAW_SECRET not in text and secret.secret_hash not in text and "secret_hash" not in text
+
+
+# ---------------------------------------------------------------- configuration versions
+
+
+def test_configuration_list_and_detail(api, app, configuration):
+    rows = api.get(f"/api/v1/apps/{app.pk}/configurations/").json()["results"]
+    assert [(r["id"], r["environment"], r["state"]) for r in rows] == [
+        (configuration.pk, "stage", "draft"), (app.configuration_versions.get(label="1.0").pk, "sod",
+                                               "published")]
+    assert rows[1]["api_endpoints"] == ["WebAPI"] and rows[1]["agents"] == ["Webhook"]
+    assert rows[1]["authorization_level"] == "administrator"
+    detail = api.get(f"/api/v1/apps/{app.pk}/configurations/{configuration.pk}/").json()
+    assert detail["consent_text"] == "Acme reads your contacts."
+    assert any("Redirect URLs" in m for m in detail["missing_for_publish"])
+    assert any("state change" in m for m in detail["missing_for_publish"])
+
+
+def test_patch_configuration_partner_fields(api, app, configuration, partner_member):
+    response = api.patch(f"/api/v1/apps/{app.pk}/configurations/{configuration.pk}/", {
+        "label": "1.2",
+        "redirect_urls": {"all": ["https://acme.example.com/callback"],
+                          "sod": ["http://localhost:8080/cb"]},
+        "cors_origins": {"stage": ["https://app.acme.example.com"]},
+        "endpoints": {"state_change": {"url": "https://acme.example.com/state", "enabled": True,
+                                       "send_error_emails": False}},
+        "consent_text": "Acme reads and writes your contacts.",
+    }, format="json")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["label"] == "1.2"
+    assert body["redirect_urls"] == {"all": ["https://acme.example.com/callback"],
+                                     "sod": ["http://localhost:8080/cb"]}
+    assert body["endpoints"]["state_change"]["url"] == "https://acme.example.com/state"
+    assert body["missing_for_publish"] == []
+    configuration.refresh_from_db()
+    assert configuration.cors_origins == {"stage": ["https://app.acme.example.com"]}
+    entry = AuditEntry.objects.get(event_type="configuration_version_updated")
+    assert entry.actor == partner_member.user and entry.changes["label"] == ["1.1", "1.2"]
+
+
+@pytest.mark.parametrize("field", ["api_endpoints", "agents", "claims", "custom_claims",
+                                   "authorization_level"])
+def test_staff_only_fields_are_read_only(api, app, configuration, field):
+    value = {"custom_claims": {"x": "y"}, "authorization_level": "explicit"}.get(field, ["SystemToken"])
+    before = ConfigurationVersion.objects.values().get(pk=configuration.pk)
+    response = api.patch(f"/api/v1/apps/{app.pk}/configurations/{configuration.pk}/",
+                         {field: value, "consent_text": "Sneaky"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {field: ["Only platform staff may change this setting."]}
+    assert ConfigurationVersion.objects.values().get(pk=configuration.pk) == before
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"label": ""}, "label"),
+    ({"label": "x" * 65}, "label"),
+    ({"redirect_urls": {"mars": ["https://a.example"]}}, "redirect_urls"),
+    ({"redirect_urls": ["https://a.example"]}, "redirect_urls"),
+    ({"redirect_urls": {"stage": ["http://acme.example.com/cb"]}}, "redirect_urls"),  # the service's rule
+    ({"cors_origins": {"all": ["javascript:alert(1)"]}}, "cors_origins"),
+    ({"endpoints": {"erp_sync": {"url": "https://a.example"}}}, "endpoints"),
+    ({"endpoints": {"telepathy": {"url": "", "enabled": False, "send_error_emails": False}}}, "endpoints"),
+    ({"endpoints": {"erp_sync": {"url": "ftp://a.example", "enabled": True,
+                                 "send_error_emails": True}}}, "endpoints"),
+    ({"consent_text": "x" * 4001}, "consent_text"),
+    ({"seen_updated_at": "yesterday"}, "seen_updated_at"),
+])
+def test_bad_configuration_input_is_400_naming_the_field(api, app, configuration, body, field):
+    before = ConfigurationVersion.objects.values().get(pk=configuration.pk)
+    response = api.patch(f"/api/v1/apps/{app.pk}/configurations/{configuration.pk}/", body,
+                         format="json")
+    assert response.status_code == 400
+    assert field in response.json(), response.json()
+    assert ConfigurationVersion.objects.values().get(pk=configuration.pk) == before
+
+
+def test_create_configuration_needs_an_environment(api, app):
+    response = api.post(f"/api/v1/apps/{app.pk}/configurations/", {}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"environment": ["This field is required."]}
+    bad = api.post(f"/api/v1/apps/{app.pk}/configurations/", {"environment": "mars"}, format="json")
+    assert bad.status_code == 400 and "environment" in bad.json()
+    assert app.configuration_versions.count() == 1
+
+
+def test_create_configuration_copies_the_latest(api, app):
+    ConfigurationVersion.objects.filter(app=app).update(redirect_urls={"all": ["https://a.example/cb"]})
+    response = api.post(f"/api/v1/apps/{app.pk}/configurations/", {"environment": "stage"}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["environment"] == "stage" and body["state"] == "draft" and body["label"] == "1.1"
+    assert body["redirect_urls"] == {"all": ["https://a.example/cb"]}
+    again = api.post(f"/api/v1/apps/{app.pk}/configurations/", {"environment": "stage"}, format="json")
+    assert again.status_code == 400 and "still open" in again.json()["non_field_errors"][0]
+    assert app.configuration_versions.count() == 2
+
+
+def test_publish_to_sod_is_immediate(api, app):
+    live = app.configuration_versions.get()
+    created = api.post(f"/api/v1/apps/{app.pk}/configurations/", {"environment": "sod"}, format="json")
+    url = f"/api/v1/apps/{app.pk}/configurations/{created.json()['id']}/"
+    incomplete = api.post(url + "publish/")
+    assert incomplete.status_code == 400 and incomplete.json()["code"] == "incomplete"
+    assert any("Redirect URLs" in m for m in incomplete.json()["missing"])
+    api.patch(url, {"redirect_urls": {"all": ["https://acme.example.com/cb"]}}, format="json")
+    response = api.post(url + "publish/")
+    assert response.status_code == 200, response.json()
+    assert response.json()["state"] == "published" and response.json()["is_live"] is True
+    live.refresh_from_db()
+    assert live.superseded_at is not None
+    assert api.get("/api/v1/requests/?kind=configuration").json()["count"] == 0  # no review needed
+
+
+def test_publish_to_stage_is_a_request_then_withdraw(api, app, configuration):
+    url = f"/api/v1/apps/{app.pk}/configurations/{configuration.pk}/"
+    assert api.post(url + "withdraw/").status_code == 409
+    api.patch(url, {"redirect_urls": {"all": ["https://acme.example.com/cb"]},
+                    "endpoints": {"state_change": {"url": "https://acme.example.com/state",
+                                                   "enabled": True, "send_error_emails": True}}},
+              format="json")
+    response = api.post(url + "publish/")
+    assert response.status_code == 200, response.json()
+    assert response.json()["state"] == "pending"
+    rows = api.get("/api/v1/requests/?kind=configuration&state=pending").json()["results"]
+    assert [(r["id"], r["environment"]) for r in rows] == [(configuration.pk, "stage")]
+    assert rows[0]["url"].endswith(url)
+    locked = api.patch(url, {"consent_text": "Changed"}, format="json")
+    assert locked.status_code == 409 and locked.json()["code"] == "version_locked"
+    assert api.post(url + "publish/").status_code == 409
+    response = api.post(url + "withdraw/")
+    assert response.status_code == 200 and response.json()["state"] == "draft"
+    configuration.refresh_from_db()
+    assert configuration.consent_text == "Acme reads your contacts."
+
+
+def test_published_configuration_is_409_and_unchanged(api, app):
+    live = app.configuration_versions.get()
+    response = api.patch(f"/api/v1/apps/{app.pk}/configurations/{live.pk}/", {"consent_text": "Changed"},
+                         format="json")
+    assert response.status_code == 409 and "cannot be changed" in response.json()["detail"]
+    live.refresh_from_db()
+    assert live.consent_text == ""
+
+
+def test_stale_seen_updated_at_is_409(api, app, configuration):
+    url = f"/api/v1/apps/{app.pk}/configurations/{configuration.pk}/"
+    seen = api.get(url).json()["updated_at"]
+    first = api.patch(url, {"consent_text": "First", "seen_updated_at": seen}, format="json")
+    assert first.status_code == 200
+    response = api.patch(url, {"consent_text": "Second", "seen_updated_at": seen}, format="json")
+    assert response.status_code == 409 and response.json()["code"] == "stale_version"
+    configuration.refresh_from_db()
+    assert configuration.consent_text == "First"

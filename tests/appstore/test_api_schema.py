@@ -184,6 +184,26 @@ def test_real_responses_match_the_schema(schema, partner_member, other_partner_m
     api.request("get", "/api/v1/requests/?state=nope", expect=400)
     api.request("post", f"{url}withdraw/")
 
+    configurations = f"/api/v1/apps/{app.pk}/configurations/"
+    api.request("get", configurations)
+    live = app.configuration_versions.get()
+    api.request("get", f"{configurations}{live.pk}/")
+    api.request("patch", f"{configurations}{live.pk}/", {"consent_text": "x"}, expect=409)
+    api.request("post", configurations, {}, expect=400)
+    stage = api.request("post", configurations, {"environment": "stage"}, expect=201)
+    version_url = f"{configurations}{stage['id']}/"
+    api.request("patch", version_url, {"claims": ["SystemToken"]}, expect=400)
+    api.request("post", f"{version_url}publish/", expect=400)
+    api.request("patch", version_url, {
+        "redirect_urls": {"all": ["https://acme.example.com/cb"]}, "cors_origins": {},
+        "endpoints": {"state_change": {"url": "https://acme.example.com/state", "enabled": True,
+                                       "send_error_emails": True}},
+        "consent_text": "Acme reads your contacts."})
+    api.request("post", f"{version_url}withdraw/", expect=409)
+    api.request("post", f"{version_url}publish/")
+    api.request("get", "/api/v1/requests/?kind=configuration")
+    api.request("post", f"{version_url}withdraw/")
+
     CheckedClient(checker, None).request("get", "/api/v1/apps/", expect=401)
     partner_member.can_app_store = False
     partner_member.save()
