@@ -9,7 +9,14 @@ from django.urls import reverse
 
 from accounts.models import APP_MANAGER_GROUP, User
 
-from .models import Invitation, ListingVersion, PartnerMember, PartnerProfileVersion, VersionState
+from .models import (
+    ConfigurationVersion,
+    Invitation,
+    ListingVersion,
+    PartnerMember,
+    PartnerProfileVersion,
+    VersionState,
+)
 from .selectors.team import token_hash
 
 
@@ -100,22 +107,16 @@ def member_added(*, member_id: int, actor_id: int | None = None) -> int:
 
 def configuration_requested(*, version_id: int) -> int:
     """Tell the App managers that a configuration version waits for review."""
-    from .models import ConfigurationVersion
-
     version = ConfigurationVersion.objects.select_related("app__partner", "environment").get(pk=version_id)
     if version.state != VersionState.PENDING:
         return 0
-    staff = User.objects.filter(is_active=True, is_staff=True).filter(
-        groups__name=APP_MANAGER_GROUP).values_list("email", flat=True)
     context = {"version": version, "app": version.app, "environment": version.environment.code,
                "url": settings.SITE_URL + reverse("review:configuration", args=[version.pk])}
-    return _send("configuration_requested", context, sorted(set(staff)))
+    return _send("configuration_requested", context, _app_manager_emails())
 
 
 def configuration_reviewed(*, version_id: int) -> int:
     """Tell the app's technical contact that a configuration version was approved or rejected."""
-    from .models import ConfigurationVersion
-
     version = ConfigurationVersion.objects.select_related(
         "app__partner__technical_contact", "app__technical_contact", "environment").get(pk=version_id)
     app = version.app

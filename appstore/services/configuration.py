@@ -400,9 +400,9 @@ def update_configuration_version(*, actor, version: ConfigurationVersion, seen_u
     changes = audit.diff(before, snapshot(locked))
     if changes:
         locked.save()
+        staff_edit = staff and set(fields) <= set(STAFF_FIELDS)
         audit.record(event_type="configuration_version_updated", actor=actor,
-                     source=AuditEntry.Source.REVIEW if set(fields) <= set(STAFF_FIELDS) and staff
-                     else AuditEntry.Source.PORTAL,
+                     source=AuditEntry.Source.REVIEW if staff_edit else AuditEntry.Source.PORTAL,
                      partner=locked.app.partner, app=locked.app, target=locked,
                      message=f"Configuration {locked.label} ({locked.environment.code}) saved",
                      changes=changes)

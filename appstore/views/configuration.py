@@ -216,8 +216,9 @@ def render_review(request, version, *, reject_form=None, staff_form=None, status
     baseline = selectors.baseline_for(version)
     rows = selectors.configuration_comparison(version, baseline)
     is_pending = version.state == VersionState.PENDING
-    widened = (services.widened_between(version, baseline) if not version.state == VersionState.PUBLISHED
-               else version.widened)
+    # Published: what it widened when it went live; otherwise what approving it would widen.
+    widened = (version.widened if version.state == VersionState.PUBLISHED
+               else services.widened_between(version, baseline))
     return render(request, "appstore/review/configuration.html", {
         "version": version, "app": version.app, "partner": version.app.partner, "baseline": baseline,
         "rows": rows, "changed_rows": [r for r in rows if r.changed], "is_pending": is_pending,
