@@ -13,9 +13,15 @@ or None when the entry is fine; the portal forms, the services and the login ser
 the same functions.
 """
 
+import functools
 import ipaddress
 import re
 from urllib.parse import urlsplit
+
+try:  # the parser behind re.compile; used only to spot nested repetition
+    from re import _parser as _re_parser
+except ImportError:  # pragma: no cover - Python versions before 3.11
+    _re_parser = None
 
 MAX_URL_LENGTH = 2000
 MAX_PATTERN_LENGTH = 500
@@ -81,6 +87,41 @@ def _top_level_alternation(pattern: str) -> bool:
     return False
 
 
+def _repeats(node) -> bool:
+    """True when a parsed item is a repetition that may match more than once."""
+    op, av = node
+    return str(op) in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and av[1] != 1
+
+
+def _children(value):
+    """The parsed sub-patterns held anywhere inside one item's argument."""
+    if _re_parser is not None and isinstance(value, _re_parser.SubPattern):
+        yield value
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _children(item)
+
+
+def _nested_repetition(items, inside: bool = False) -> bool:
+    for node in items:
+        repeats = _repeats(node)
+        if repeats and inside:
+            return True
+        if any(_nested_repetition(child, inside or repeats) for child in _children(node[1])):
+            return True
+    return False
+
+
+def _is_slow(pattern: str) -> bool:
+    """Repetition inside repetition, e.g. ^https://(a+)+$, can take exponential time on a long URL."""
+    if _re_parser is None:
+        return False
+    try:
+        return _nested_repetition(_re_parser.parse(pattern))
+    except re.error:
+        return False
+
+
 def check_pattern_syntax(pattern: str) -> str | None:
     """Anchors, length and compiling; the part of the rules that does not depend on scope."""
     if not pattern.startswith("^"):
@@ -99,6 +140,10 @@ def check_pattern_syntax(pattern: str) -> str | None:
         re.compile(pattern)
     except re.error as exc:
         return f"Not a valid regular expression: {exc}."
+    if _is_slow(pattern):
+        return ("A regular expression may not repeat a group that itself repeats (such as (a+)+ or "
+                "([a-z]+\\.)*): matching it can take very long. Use ([a-z0-9-]+\\.)? or a character "
+                "class such as [a-z0-9.-]* instead.")
     return None
 
 
@@ -208,12 +253,14 @@ def matches(entry: str, url: str) -> bool:
 
     A pattern only ever matches a well-formed URL: nothing longer than the URL limit, with
     whitespace, a user:password@ part or a fragment, whatever the pattern says. A pattern
-    that does not compile (a stored entry from before a rule change) matches nothing.
+    the rules refuse (a stored entry from before a rule change) matches nothing.
     """
     if not isinstance(url, str) or not url:
         return False
     if not is_pattern(entry):
         return entry == url
+    if not _usable_pattern(entry):
+        return False
     if len(url) > MAX_URL_LENGTH or _WHITESPACE.search(url) or _CONTROL.search(url) or "#" in url:
         return False
     parts = urlsplit(url)
@@ -225,10 +272,13 @@ def matches(entry: str, url: str) -> bool:
             return False
     elif not (entry.startswith("^http://") and parts.scheme == "http" and parts.hostname in LOCAL_HOSTS):
         return False
-    try:
-        return re.fullmatch(entry, url) is not None
-    except re.error:
-        return False
+    return re.fullmatch(entry, url) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _usable_pattern(pattern: str) -> bool:
+    """A stored pattern still passes the syntax rules (anchors, size, no nested repetition)."""
+    return check_pattern_syntax(pattern) is None
 
 
 def check_endpoint_url(url: str, *, environment: str) -> str | None:

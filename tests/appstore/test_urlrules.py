@@ -68,6 +68,12 @@ REDIRECT_CASES = [
     (r"^https://(a|b)\.example\.com/$", "all", False, OK),
     (r"^https://[|]\.example\.com/$", "all", False, OK),
     (r"^https://app\.example\.com/ cb$", "all", False, "spaces"),
+    # repetition inside repetition can take exponential time on a long URL
+    (r"^https://(a+)+\.example\.com/$", "all", False, "repeats"),
+    (r"^https://([a-z]+\.)*example\.com/$", "all", False, "repeats"),
+    (r"^https://(?:x(?:ab)*)+\.example\.com/$", "all", False, "repeats"),
+    (r"^https://[a-z0-9.-]*\.example\.com/cb$", "all", False, OK),
+    (r"^https://(?:eu|us){1,2}\.example\.com/cb$", "all", False, OK),
 ]
 
 
@@ -128,6 +134,7 @@ MATCH_CASES = [
     (r"^https://app\.example\.com/$|^javascript:.*$", "javascript:alert(1)", False),
     (r"^http://.*$", "http://evil.example/", False),
     (r"^https://app\.example\.com/(cb$", "https://app.example.com/(cb", False),
+    (r"^https://(a+)+$", "https://aaaa", False),  # a stored pattern the rules now refuse
     ("https://app.example.com/cb", "", False),
 ]
 
