@@ -23,6 +23,7 @@ from tenants.services import ensure_tenant, ensure_tenant_member
 
 from .models import App, Category, ImageKind, Language, ListingVersion, Market, Partner
 from .services import apps as app_services
+from .services import configuration as configuration_services
 from .services import listings as listing_services
 from .services import review as review_services
 from .services.partners import create_partner
@@ -659,6 +660,35 @@ def _create_app(*, spec: DemoApp, partner: Partner, founder: User, images: Image
     return app
 
 
+CONFIGURED_APP = "Acme ERP"
+CONFIGURED_CONSENT = ("Acme ERP reads and updates companies, contacts and sales in your CRM and keeps "
+                      "them in step with your Acme ERP invoices and orders.")
+
+
+def _create_configured_app(partner: Partner, founder: User) -> App:
+    """An app not yet in the store, with a configuration per environment: sod published (1.0),
+    a publish request for stage waiting for the reviewer, a draft for online."""
+    site = "https://erp.acme.example"
+    app = app_services.create_app(actor=founder, partner=partner, name=CONFIGURED_APP, template="erp",
+                                  erp_endpoint_url=f"{site}/crm/erp-sync",
+                                  quote_endpoint_url=f"{site}/crm/quotes")
+    endpoints = {
+        "state_change": {"url": f"{site}/crm/tenant-state", "enabled": True, "send_error_emails": True},
+        "erp_sync": {"url": f"{site}/crm/erp-sync", "enabled": True, "send_error_emails": True},
+        "quote": {"url": f"{site}/crm/quotes", "enabled": True, "send_error_emails": False},
+    }
+    fields = {"endpoints": endpoints, "consent_text": CONFIGURED_CONSENT,
+              "redirect_urls": {"all": [f"{site}/crm/callback"], "sod": ["http://localhost:8080/callback"]},
+              "post_logout_redirect_urls": {"all": [f"{site}/"]}, "cors_origins": {"all": [site]}}
+    stage = configuration_services.create_configuration_version(actor=founder, app=app, environment="stage")
+    configuration_services.update_configuration_version(actor=founder, version=stage, **fields)
+    configuration_services.publish_configuration(actor=founder, version=stage)
+    online = configuration_services.create_configuration_version(actor=founder, app=app,
+                                                                 environment="online")
+    configuration_services.update_configuration_version(actor=founder, version=online, **fields)
+    return app
+
+
 @transaction.atomic
 def load_demo() -> DemoResult:
     """Create whatever part of the demo is missing; never duplicates or changes what exists."""
@@ -690,6 +720,10 @@ def load_demo() -> DemoResult:
     if not app_services.name_taken(PENDING_APP.name):
         _create_app(spec=PENDING_APP, partner=partner, founder=founder, images=images)
         result.created_apps.append(PENDING_APP.name)
+
+    if not app_services.name_taken(CONFIGURED_APP):
+        _create_configured_app(*partners["nordvik"])
+        result.created_apps.append(CONFIGURED_APP)
 
     result.accounts = [
         (STAFF_EMAIL, "Platform staff, App manager: reviews listings at /review/"),

@@ -15,7 +15,15 @@ from audit.models import AuditEntry
 from audit.selectors import entries_for_partner
 
 from .. import richtext
-from ..models import LinkKind, ListingVersion, Partner, PriceModel, VersionState
+from ..models import (
+    ConfigurationVersion,
+    LinkKind,
+    ListingVersion,
+    Partner,
+    PartnerProfileVersion,
+    PriceModel,
+    VersionState,
+)
 from ..services.listings import LISTING_FIELDS, live_listing, snapshot
 
 LISTING_RELATIONS = ("categories", "languages", "markets", "links", "videos", "images")
@@ -219,8 +227,11 @@ def partners_for_filter() -> QuerySet[Partner]:
 
 
 def queue_counts() -> dict[str, int]:
-    """How many versions wait and how many were decided, for the tab labels."""
-    return ListingVersion.objects.aggregate(
+    """How many versions wait in each stream and how many listings were decided, for the tabs."""
+    counts = ListingVersion.objects.aggregate(
         pending=Count("pk", filter=Q(state=VersionState.PENDING)),
         reviewed=Count("pk", filter=Q(state__in=REVIEWED_STATES)),
     )
+    counts["configurations"] = ConfigurationVersion.objects.filter(state=VersionState.PENDING).count()
+    counts["profiles"] = PartnerProfileVersion.objects.filter(state=VersionState.PENDING).count()
+    return counts

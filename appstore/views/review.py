@@ -19,6 +19,8 @@ from audit.models import AuditEntry
 
 from ..models import ListingVersion, VersionState
 from ..selectors import review as selectors
+from ..selectors.configuration import pending_configurations
+from ..selectors.profile import pending_profiles
 from ..services.listings import listing_fingerprint
 from ..services.review import STALE_VERSION_CODE, approve_listing, reject_listing
 from .common import app_manager_required
@@ -116,12 +118,22 @@ def change_rows(changes) -> list[tuple[str, ShownValue, ShownValue]]:
 @require_GET
 @app_manager_required
 def queue(request: HttpRequest) -> HttpResponse:
-    tab = "reviewed" if request.GET.get("tab") == "reviewed" else "pending"
-    listings = selectors.pending_listings() if tab == "pending" else selectors.reviewed_listings()
-    page = Paginator(listings, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    """What waits for a decision, one tab per stream, plus the listings decided lately."""
+    tab = request.GET.get("tab")
+    if tab not in QUEUE_TABS:
+        tab = "pending"
+    page = Paginator(QUEUE_TABS[tab](), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "appstore/review/queue.html", {
         "tab": tab, "page": page, "counts": selectors.queue_counts(),
     })
+
+
+QUEUE_TABS = {
+    "pending": selectors.pending_listings,
+    "configurations": pending_configurations,
+    "profiles": pending_profiles,
+    "reviewed": selectors.reviewed_listings,
+}
 
 
 @require_http_methods(["GET", "POST"])

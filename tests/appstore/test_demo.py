@@ -5,7 +5,7 @@ from django.core.management import call_command
 from PIL import Image
 
 from accounts.models import User
-from appstore.demo import APPS, DEMO_PASSWORD, PENDING_APP
+from appstore.demo import APPS, CONFIGURED_APP, DEMO_PASSWORD, PARTNER_EMAIL, PENDING_APP, STAFF_EMAIL
 from appstore.models import (
     App,
     Category,
@@ -50,7 +50,7 @@ def live_online():
 def test_loading_twice_changes_nothing():
     first_output = load()
     first = counts()
-    assert first["App"] == len(APPS) + 1
+    assert first["App"] == len(APPS) + 2  # the listings, the pending one, the configured app
     assert first["ListingImage"] > 3 * len(APPS)
 
     second_output = load()
@@ -101,7 +101,7 @@ def test_store_is_filled_through_the_review_path():
     pending = ListingVersion.objects.get(state=VersionState.PENDING)
     assert pending.app.name == PENDING_APP.name
     assert missing_for_publish(pending) == []
-    draft = ListingVersion.objects.get(state=VersionState.DRAFT)
+    draft = ListingVersion.objects.exclude(app__name=CONFIGURED_APP).get(state=VersionState.DRAFT)
     assert draft.whats_new and draft.app.listing_versions.filter(state=VersionState.PUBLISHED).exists()
 
 
@@ -109,3 +109,14 @@ def test_health_check_answers_without_database(client, django_assert_num_queries
     with django_assert_num_queries(0):
         response = client.get("/healthz")
     assert (response.status_code, response.content) == (200, b"ok")
+
+
+def test_demo_app_has_a_configuration_in_every_environment(client):
+    load()
+    app = App.objects.get(name=CONFIGURED_APP)
+    states = {(v.environment.code, v.state) for v in app.configuration_versions.select_related("environment")}
+    assert states == {("sod", "published"), ("stage", "pending"), ("online", "draft")}
+    assert app.partner.members.filter(user__email=PARTNER_EMAIL).exists()
+    # The reviewer finds the stage request in the queue.
+    client.force_login(User.objects.get(email=STAFF_EMAIL))
+    assert CONFIGURED_APP in client.get("/review/?tab=configurations").content.decode()
