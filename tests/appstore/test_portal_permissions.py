@@ -151,3 +151,18 @@ def test_member_without_login_is_not_in_the_partner(client, world):
     response = client.get(url("app", world, args="app"))
     assert response.status_code in (302, 404)
     assert client.post(url("secret_create", world, args="env")).status_code in (302, 404)
+
+
+SCOPED = [action for action in ACTIONS if action[1] != "none"]
+
+
+@pytest.mark.parametrize(("name", "args", "extra", "data", "flag"), SCOPED,
+                         ids=[f"{'POST' if a[3] is not None else 'GET'} {a[0]}" for a in SCOPED])
+def test_another_partners_objects_are_not_found(client, world, name, args, extra, data, flag):
+    outsider = PartnerMemberFactory()  # every flag, in another partner
+    AppFactory(partner=outsider.partner)
+    client.force_login(outsider.user)
+    entries = AuditEntry.objects.count()
+    response = send(client, name, args, extra, data, world)
+    assert response.status_code == 404
+    assert AuditEntry.objects.count() == entries
