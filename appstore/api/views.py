@@ -42,8 +42,9 @@ def api_exception_handler(exc, context):
     if response is not None and isinstance(exc, exceptions.APIException) and \
             isinstance(response.data, dict) and set(response.data) == {"detail"}:
         codes = exc.get_codes()
-        response.data["code"] = codes.get("detail", exc.default_code) if isinstance(codes, dict) \
-            else codes if isinstance(codes, str) else exc.default_code
+        if isinstance(codes, dict):
+            codes = codes.get("detail")
+        response.data["code"] = codes if isinstance(codes, str) else exc.default_code
     return response
 
 
