@@ -234,7 +234,7 @@ def _set_app_contact(*, actor, app: App, to_user) -> None:
     old = _email(app.technical_contact)
     app.technical_contact = to_user
     app.save(update_fields=["technical_contact", "updated_at"])
-    audit.record(event_type="technical_contact_changed", actor=actor, partner=app.partner, app=app,
+    audit.record(event_type="app_technical_contact_changed", actor=actor, partner=app.partner, app=app,
                  message=f"Technical contact of {app.name} changed",
                  changes={"technical_contact": [old, to_user.email]})
 

@@ -19,6 +19,7 @@ from ..forms.configuration import SEEN_FIELD, ConfigurationForm, CustomerForm, S
 from ..models import App, ConfigurationVersion, PartnerMember, VersionState
 from ..selectors import configuration as selectors
 from ..services import configuration as services
+from ..services import configuration_review as review_services
 from .common import app_manager_required, get_app, portal_view, require
 from .review import FINGERPRINT_FIELD, RejectForm
 
@@ -249,7 +250,7 @@ def review_configuration(request: HttpRequest, pk: int) -> HttpResponse:
     seen = request.POST.get(FINGERPRINT_FIELD, "")
     if action == "approve":
         try:
-            services.approve_configuration(actor=request.user, version=version, seen_fingerprint=seen)
+            review_services.approve_configuration(actor=request.user, version=version, seen_fingerprint=seen)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("review:configuration", pk=version.pk)
@@ -262,8 +263,8 @@ def review_configuration(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return render_review(request, version, reject_form=form, status=400)
     try:
-        services.reject_configuration(actor=request.user, version=version, reason=form.cleaned_data["reason"],
-                                      seen_fingerprint=seen)
+        review_services.reject_configuration(actor=request.user, version=version,
+                                             reason=form.cleaned_data["reason"], seen_fingerprint=seen)
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
             apply_service_errors(form, exc)

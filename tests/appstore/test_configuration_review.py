@@ -12,6 +12,7 @@ from accounts.services import ensure_user
 from appstore.models import AuthorizationLevel, ConfigurationVersion, VersionState
 from appstore.selectors.configuration import live_configuration
 from appstore.services import configuration as services
+from appstore.services import configuration_review as review_services
 from audit.models import AuditEntry
 from tests.factories import AppFactory, ConfigurationFactory, PartnerMemberFactory, environment
 
@@ -233,7 +234,7 @@ def test_two_staff_approving_at_once_leave_one_approval(reference_data):
         try:
             barrier.wait(timeout=10)
             version = ConfigurationVersion.objects.get(pk=pending.pk)
-            services.approve_configuration(actor=reviewer, version=version)
+            review_services.approve_configuration(actor=reviewer, version=version)
             outcomes.append("approved")
         except ValidationError as exc:
             outcomes.append(exc.code or "refused")

@@ -22,6 +22,7 @@ from appstore.selectors.configuration import (
     pending_configurations,
 )
 from appstore.services import configuration as services
+from appstore.services import configuration_review as review_services
 from appstore.signals import configuration_published
 from audit.models import AuditEntry
 from tests.factories import AppFactory, ConfigurationFactory, PartnerMemberFactory, environment
@@ -126,8 +127,8 @@ def test_configuration_permission_needed_for_every_write(app, partner_member, ap
         lambda: services.withdraw_configuration_request(actor=reader, version=pending),
         lambda: services.set_custom_customer(actor=reader, app=app, customer_name="A",
                                              context_identifier="Cust1"),
-        lambda: services.approve_configuration(actor=reader, version=pending),
-        lambda: services.reject_configuration(actor=reader, version=pending, reason="No"),
+        lambda: review_services.approve_configuration(actor=reader, version=pending),
+        lambda: review_services.reject_configuration(actor=reader, version=pending, reason="No"),
     ]
     for call in calls:
         with pytest.raises(PermissionDenied):
@@ -321,7 +322,7 @@ def test_approval_supersedes_the_live_version_of_that_environment(app, user, app
     waiting = certificate(app, "stage")
     online_key = certificate(app, "online")
     with django_capture_on_commit_callbacks(execute=True):
-        services.approve_configuration(actor=app_manager, version=pending,
+        review_services.approve_configuration(actor=app_manager, version=pending,
                                        seen_fingerprint=services.configuration_fingerprint(pending))
     pending.refresh_from_db()
     live.refresh_from_db()
@@ -335,17 +336,17 @@ def test_approval_supersedes_the_live_version_of_that_environment(app, user, app
     assert [m.to for m in mail.outbox] == [[user.email]]
     assert "live in stage" in mail.outbox[0].body
     with pytest.raises(ValidationError, match="Only a pending version can be approved"):
-        services.approve_configuration(actor=app_manager, version=pending)
+        review_services.approve_configuration(actor=app_manager, version=pending)
 
 
 def test_decision_refused_when_the_version_changed_since_the_page_was_opened(app, user, app_manager):
     pending = ConfigurationFactory(app=app, state=VersionState.PENDING)
     seen = services.configuration_fingerprint(pending)
     ConfigurationVersion.objects.filter(pk=pending.pk).update(consent_text="Changed behind the reviewer")
-    for decide in (lambda: services.approve_configuration(actor=app_manager, version=pending,
+    for decide in (lambda: review_services.approve_configuration(actor=app_manager, version=pending,
                                                           seen_fingerprint=seen),
-                   lambda: services.reject_configuration(actor=app_manager, version=pending, reason="x",
-                                                         seen_fingerprint=seen)):
+                   lambda: review_services.reject_configuration(actor=app_manager, version=pending,
+                                                                reason="x", seen_fingerprint=seen)):
         with pytest.raises(ValidationError) as excinfo:
             decide()
         assert excinfo.value.code == "stale_version"
@@ -357,9 +358,10 @@ def test_rejection_needs_a_reason_and_reopens_the_version(app, user, app_manager
                                                           django_capture_on_commit_callbacks):
     pending = ConfigurationFactory(app=app, state=VersionState.PENDING)
     with pytest.raises(ValidationError):
-        services.reject_configuration(actor=app_manager, version=pending, reason="  ")
+        review_services.reject_configuration(actor=app_manager, version=pending, reason="  ")
     with django_capture_on_commit_callbacks(execute=True):
-        services.reject_configuration(actor=app_manager, version=pending, reason="Consent text is vague.")
+        review_services.reject_configuration(actor=app_manager, version=pending,
+                                             reason="Consent text is vague.")
     pending.refresh_from_db()
     assert (pending.state, pending.review_reason) == (VersionState.REJECTED, "Consent text is vague.")
     assert pending.is_editable
@@ -376,7 +378,7 @@ def test_custom_app_stage_approval_also_publishes_to_online(partner_member, app_
                                       state=VersionState.PUBLISHED, published_at=timezone.now())
     pending = ConfigurationFactory(app=app, label="2.0", state=VersionState.PENDING, custom_claims={"a": "b"})
     with django_capture_on_commit_callbacks(execute=True):
-        services.approve_configuration(actor=app_manager, version=pending)
+        review_services.approve_configuration(actor=app_manager, version=pending)
 
     pending.refresh_from_db()
     online = live_configuration(app, "online")
@@ -395,7 +397,7 @@ def test_custom_app_stage_approval_also_publishes_to_online(partner_member, app_
 
 def test_standard_app_stage_approval_publishes_stage_only(app, app_manager):
     pending = ConfigurationFactory(app=app, state=VersionState.PENDING)
-    services.approve_configuration(actor=app_manager, version=pending)
+    review_services.approve_configuration(actor=app_manager, version=pending)
     pending.refresh_from_db()
     app.refresh_from_db()
     assert pending.authorization_level == AuthorizationLevel.ADMINISTRATOR
@@ -480,7 +482,7 @@ def test_first_version_in_an_environment_is_compared_with_nothing(app, app_manag
                                                                   django_capture_on_commit_callbacks):
     pending = ConfigurationFactory(app=app, state=VersionState.PENDING, agents=["Webhook"], claims=[])
     with django_capture_on_commit_callbacks(execute=True):
-        services.approve_configuration(actor=app_manager, version=pending)
+        review_services.approve_configuration(actor=app_manager, version=pending)
     pending.refresh_from_db()
     assert pending.widened == ["webhooks"]
     assert received[0]["environment"].code == "stage"

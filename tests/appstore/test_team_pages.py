@@ -209,7 +209,7 @@ def test_technical_contacts_page_counts_and_bulk_reassigns(partner_client, partn
 
     assert response.status_code == 302
     assert set(App.objects.filter(technical_contact=heir.user)) == {apps[0], apps[2]}
-    assert AuditEntry.objects.filter(event_type="technical_contact_changed").count() == 2
+    assert AuditEntry.objects.filter(event_type="app_technical_contact_changed").count() == 2
 
 
 def test_bulk_reassign_errors_keep_the_selection(partner_client, partner_member):

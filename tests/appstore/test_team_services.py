@@ -314,7 +314,7 @@ def test_reassign_and_remove_moves_every_role_then_removes(admin, partner):
     assert ("administrative_contact_changed", None,
             {"administrative_contact": [leaver.user.email, heir.user.email]}) in events
     for app in apps:
-        assert ("technical_contact_changed", app.pk,
+        assert ("app_technical_contact_changed", app.pk,
                 {"technical_contact": [leaver.user.email, heir.user.email]}) in events
     assert events[-1][0] == "member_removed"
 
@@ -361,7 +361,7 @@ def test_bulk_reassignment_audits_one_entry_per_changed_app(admin, partner):
 
     assert changed == 3
     assert set(App.objects.filter(technical_contact=heir.user)) == {*apps, already}
-    entries = AuditEntry.objects.filter(event_type="technical_contact_changed")
+    entries = AuditEntry.objects.filter(event_type="app_technical_contact_changed")
     assert sorted(entries.values_list("app_id", flat=True)) == sorted(a.pk for a in apps)
     assert all(e.changes == {"technical_contact": [admin.user.email, heir.user.email]} for e in entries)
 
@@ -382,7 +382,7 @@ def test_bulk_reassignment_refuses_another_partners_app_and_changes_nothing(
     theirs.refresh_from_db()
     assert mine.technical_contact == admin.user
     assert theirs.technical_contact == other_partner_member.user
-    assert not AuditEntry.objects.filter(event_type="technical_contact_changed").exists()
+    assert not AuditEntry.objects.filter(event_type="app_technical_contact_changed").exists()
 
 
 def test_bulk_reassignment_refuses_a_non_member_and_needs_users(admin, partner, other_partner_member):
