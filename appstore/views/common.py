@@ -6,7 +6,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 
 from ..models import App, PartnerMember
@@ -59,3 +59,17 @@ def app_manager_required(view: Callable) -> Callable:
     return wrapper
 
 
+
+
+def change_log_download(*, owner: dict, version_key: str, version: dict, entries, filename: str
+                        ) -> JsonResponse:
+    """A version's change log as a JSON file: who, when, source, event, message, old -> new."""
+    response = JsonResponse({
+        **owner,
+        version_key: version,
+        "entries": [{"at": e.at.isoformat(), "actor": e.actor_email, "source": e.source,
+                     "event": e.event_type, "message": e.message, "changes": e.changes}
+                    for e in entries],
+    }, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

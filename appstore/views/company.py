@@ -13,7 +13,6 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseRedirect,
-    JsonResponse,
 )
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -29,7 +28,7 @@ from ..selectors.store import live_listings
 from ..services import partners as partner_services
 from ..services import profile as profile_services
 from ..services.review import STALE_VERSION_CODE
-from .common import app_manager_required, portal_view, require
+from .common import app_manager_required, change_log_download, portal_view, require
 from .review import FINGERPRINT_FIELD, RejectForm
 
 # ---------------------------------------------------------------- plumbing
@@ -211,16 +210,12 @@ def profile_withdraw(request: HttpRequest, member: PartnerMember, pk: int) -> Ht
 def profile_changes(request: HttpRequest, member: PartnerMember, pk: int) -> HttpResponse:
     """The change log of one profile version, as a JSON download."""
     version = get_profile(member, pk)
-    response = JsonResponse({
-        "partner": {"id": member.partner_id, "name": member.partner.name},
-        "profile_version": {"id": version.pk, "label": version.label, "state": version.state},
-        "entries": [{"at": e.at.isoformat(), "actor": e.actor_email, "source": e.source,
-                     "event": e.event_type, "message": e.message, "changes": e.changes}
-                    for e in entries_for_target(version)],
-    }, json_dumps_params={"indent": 2, "ensure_ascii": False})
-    filename = f"{member.partner.seo_name}-profile-{version.pk}-changes.json"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return change_log_download(
+        owner={"partner": {"id": member.partner_id, "name": member.partner.name}},
+        version_key="profile_version",
+        version={"id": version.pk, "label": version.label, "state": version.state},
+        entries=entries_for_target(version),
+        filename=f"{member.partner.seo_name}-profile-{version.pk}-changes.json")
 
 
 # ---------------------------------------------------------------- staff review

@@ -20,7 +20,7 @@ from ..models import App, ConfigurationVersion, PartnerMember, VersionState
 from ..selectors import configuration as selectors
 from ..services import configuration as services
 from ..services import configuration_review as review_services
-from .common import app_manager_required, get_app, portal_view, require
+from .common import app_manager_required, change_log_download, get_app, portal_view, require
 from .review import FINGERPRINT_FIELD, RejectForm
 
 # ---------------------------------------------------------------- plumbing
@@ -179,18 +179,13 @@ def configuration_withdraw(request, member, app_id: int, pk: int):
 def configuration_changes(request, member, app_id: int, pk: int):
     """The change log of one configuration version, as a JSON download."""
     version = get_version(member, app_id, pk)
-    entries = selectors.configuration_change_log(version)
-    response = JsonResponse({
-        "app": {"id": version.app_id, "name": version.app.name},
-        "configuration_version": {"id": version.pk, "label": version.label, "state": version.state,
-                                  "environment": version.environment.code},
-        "entries": [{"at": e.at.isoformat(), "actor": e.actor_email, "source": e.source,
-                     "event": e.event_type, "message": e.message, "changes": e.changes}
-                    for e in entries],
-    }, json_dumps_params={"indent": 2, "ensure_ascii": False})
-    filename = f"{version.app.seo_name}-configuration-{version.pk}-changes.json"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return change_log_download(
+        owner={"app": {"id": version.app_id, "name": version.app.name}},
+        version_key="configuration_version",
+        version={"id": version.pk, "label": version.label, "state": version.state,
+                 "environment": version.environment.code},
+        entries=selectors.configuration_change_log(version),
+        filename=f"{version.app.seo_name}-configuration-{version.pk}-changes.json")
 
 
 @portal_view("read")

@@ -41,7 +41,7 @@ from ..services import listings as listing_services
 from ..services import partners as partner_services
 from ..services import team as team_services
 from ..services.apps import TEMPLATE_DEFAULTS
-from .common import get_app, portal_view, require
+from .common import change_log_download, get_app, portal_view, require
 
 # ---------------------------------------------------------------- plumbing
 
@@ -379,17 +379,12 @@ def listing_withdraw(request, member, app_id: int, pk: int):
 def listing_changes(request, member, app_id: int, pk: int):
     """The change log of one listing version, as a JSON download."""
     listing = get_listing(member, app_id, pk)
-    entries = portal_selectors.listing_change_log(listing)
-    response = JsonResponse({
-        "app": {"id": listing.app_id, "name": listing.app.name},
-        "listing_version": {"id": listing.pk, "label": listing.label, "state": listing.state},
-        "entries": [{"at": e.at.isoformat(), "actor": e.actor_email, "source": e.source,
-                     "event": e.event_type, "message": e.message, "changes": e.changes}
-                    for e in entries],
-    }, json_dumps_params={"indent": 2, "ensure_ascii": False})
-    filename = f"{listing.app.seo_name}-listing-{listing.pk}-changes.json"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return change_log_download(
+        owner={"app": {"id": listing.app_id, "name": listing.app.name}},
+        version_key="listing_version",
+        version={"id": listing.pk, "label": listing.label, "state": listing.state},
+        entries=portal_selectors.listing_change_log(listing),
+        filename=f"{listing.app.seo_name}-listing-{listing.pk}-changes.json")
 
 
 # ---------------------------------------------------------------- audit
