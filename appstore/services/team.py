@@ -8,6 +8,7 @@ contact of the partner or of an app leaves only after those roles have moved to 
 import secrets
 from datetime import timedelta
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -174,6 +175,8 @@ def accept_invitation(*, user, token: str) -> PartnerMember:
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
+    # The link reached this address, so the address is proven.
+    EmailAddress.objects.filter(user=user, email__iexact=invitation.email).update(verified=True)
     if created:
         invited_by = _email(invitation.invited_by)
         audit.record(event_type="member_added", actor=user, partner=partner,

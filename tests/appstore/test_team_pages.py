@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -358,6 +359,7 @@ def test_signing_up_through_an_invitation_joins_the_partner_without_a_new_compan
     assert client.session[SESSION_KEY] == partner.pk
     invitation.refresh_from_db()
     assert invitation.accepted_by == user
+    assert EmailAddress.objects.get(user=user).verified  # the link proved the address
     assert partner.name in client.get("/portal/").content.decode()
 
 
