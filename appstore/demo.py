@@ -25,6 +25,7 @@ from .models import App, Category, ImageKind, Language, ListingVersion, Market, 
 from .services import apps as app_services
 from .services import configuration as configuration_services
 from .services import listings as listing_services
+from .services import profile as profile_services
 from .services import review as review_services
 from .services.partners import create_partner
 
@@ -660,6 +661,29 @@ def _create_app(*, spec: DemoApp, partner: Partner, founder: User, images: Image
     return app
 
 
+def _ensure_profiles(partners: dict[str, tuple[Partner, User]], staff: User) -> None:
+    """Each demo partner's public profile, version 1.0, through the request and review path."""
+    colors = {}
+    for spec in APPS:
+        colors.setdefault(spec.partner, spec.color)
+    for key, (partner, founder) in partners.items():
+        if partner.profile_versions.exists():
+            continue
+        version = profile_services.create_profile_version(actor=founder, partner=partner)
+        profile_services.update_profile_version(
+            actor=founder, version=version,
+            description=f"<p>{partner.name} builds apps for the CRM: integrations, add-ons and services "
+                        "for sales and service teams, with support from people who know the CRM.</p>",
+            meta_description=f"Apps for the CRM by {partner.name}.",
+            links=[{"url": partner.website + "/", "alt": f"{partner.name} web site"}])
+        logo = icon_png(initials(partner.name), colors.get(key, "#0b5d57"))
+        profile_services.set_profile_logo(actor=founder, version=version,
+                                          upload=ContentFile(logo, name=f"{key}-logo.png"),
+                                          alt_text=f"{partner.name} logo")
+        profile_services.request_profile_publish(actor=founder, version=version)
+        profile_services.approve_profile(actor=staff, version=version)
+
+
 CONFIGURED_APP = "Acme ERP"
 CONFIGURED_CONSENT = ("Acme ERP reads and updates companies, contacts and sales in your CRM and keeps "
                       "them in step with your Acme ERP invoices and orders.")
@@ -721,6 +745,7 @@ def load_demo() -> DemoResult:
         _create_app(spec=PENDING_APP, partner=partner, founder=founder, images=images)
         result.created_apps.append(PENDING_APP.name)
 
+    _ensure_profiles(partners, staff)
     if not app_services.name_taken(CONFIGURED_APP):
         _create_configured_app(*partners["nordvik"])
         result.created_apps.append(CONFIGURED_APP)

@@ -120,3 +120,13 @@ def test_demo_app_has_a_configuration_in_every_environment(client):
     # The reviewer finds the stage request in the queue.
     client.force_login(User.objects.get(email=STAFF_EMAIL))
     assert CONFIGURED_APP in client.get("/review/?tab=configurations").content.decode()
+
+
+def test_demo_partners_have_a_live_profile(client):
+    load()
+    for partner in Partner.objects.all():
+        live = partner.profile_versions.get(state="published", superseded_at__isnull=True)
+        assert live.logo and live.description and live.logo_alt
+    nordvik = Partner.objects.get(members__user__email=PARTNER_EMAIL)
+    html = client.get(f"/apps/{nordvik.seo_name}/").content.decode()
+    assert f'alt="{nordvik.name} logo"' in html
