@@ -8,11 +8,15 @@ from .models import (
     Category,
     ClientCertificate,
     ClientSecret,
+    ConfigurationVersion,
+    Invitation,
     Language,
     ListingVersion,
     Market,
     Partner,
+    PartnerApiToken,
     PartnerMember,
+    PartnerProfileVersion,
 )
 
 
@@ -137,3 +141,38 @@ class ClientCertificateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = ["client", "origin", "key_bits", "fingerprint", "public_key_pem", "description",
               "expires_at", "approved_at", "created_by", "created_at"]
     readonly_fields = fields
+
+
+# Versions change only through the portal and review services (locks, audit, notifications);
+# the admin shows them.
+
+@admin.register(ConfigurationVersion)
+class ConfigurationVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["app", "label", "environment", "state", "submitted_at", "published_at", "superseded_at"]
+    list_filter = ["state", "environment"]
+    search_fields = ["app__name", "label"]
+    list_select_related = ["app", "environment"]
+
+
+@admin.register(PartnerProfileVersion)
+class PartnerProfileVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["partner", "label", "state", "submitted_at", "published_at"]
+    list_filter = ["state"]
+    search_fields = ["partner__name", "label"]
+    list_select_related = ["partner"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["email", "partner", "created_at", "expires_at", "accepted_at", "revoked_at"]
+    search_fields = ["email", "partner__name"]
+    exclude = ["token_hash"]
+    list_select_related = ["partner"]
+
+
+@admin.register(PartnerApiToken)
+class PartnerApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "prefix", "partner", "created_by", "created_at", "last_used_at", "revoked_at"]
+    search_fields = ["name", "prefix", "partner__name"]
+    exclude = ["token_hash"]
+    list_select_related = ["partner", "created_by"]
