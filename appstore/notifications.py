@@ -13,7 +13,6 @@ from .models import (
     ConfigurationVersion,
     Invitation,
     ListingVersion,
-    PartnerMember,
     PartnerProfileVersion,
     VersionState,
 )
@@ -92,17 +91,6 @@ def invitation_sent(*, invitation_id: int, token: str) -> int:
                "site_url": settings.SITE_URL,
                "url": settings.SITE_URL + reverse("portal:invitation", args=[token])}
     return _send("invitation", context, [invitation.email])
-
-
-def member_added(*, member_id: int, actor_id: int | None = None) -> int:
-    """Tell someone who already had an account that they were added to a partner's team."""
-    member = PartnerMember.objects.select_related("partner", "user").filter(pk=member_id).first()
-    if member is None:
-        return 0
-    context = {"member": member, "partner": member.partner,
-               "inviter": User.objects.filter(pk=actor_id).first() if actor_id else None,
-               "site_url": settings.SITE_URL, "url": settings.SITE_URL + reverse("portal:home")}
-    return _send("member_added", context, [member.user.email])
 
 
 def configuration_requested(*, version_id: int) -> int:

@@ -39,13 +39,6 @@ def notify_invitation(invitation_id: int, token: str) -> int:
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def notify_member_added(member_id: int, actor_id: int | None = None) -> int:
-    from .notifications import member_added
-
-    return member_added(member_id=member_id, actor_id=actor_id)
-
-
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def notify_configuration_requested(version_id: int) -> int:
     from .notifications import configuration_requested
 

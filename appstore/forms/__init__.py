@@ -43,6 +43,7 @@ from ..services.listings import (
     limit_errors,
 )
 from ..services.partners import partner_name_taken
+from ..services.team import validate_account_email
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1"}
 MAX_VIDEOS = 5
@@ -152,6 +153,8 @@ class PartnerSignupForm(SignupForm):
 
     def clean_email(self) -> str:
         email = super().clean_email()
+        # The rule invitations use too, so everyone invited can sign up and the other way round.
+        validate_account_email(email)
         if self.invitation is not None and email.lower() != self.invitation.email.lower():
             raise ValidationError(f"The invitation was sent to {self.invitation.email}; sign up with that "
                                   "address, or ask for an invitation to this one.")

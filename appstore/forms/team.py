@@ -5,7 +5,7 @@ from django import forms
 from ..models import Partner, PartnerMember
 from ..selectors.partners import apps_of
 from ..selectors.portal import member_users
-from ..services.team import INVITATION_PERMISSIONS
+from ..services.team import INVITATION_DAYS, INVITATION_PERMISSIONS, validate_account_email
 from . import MemberChoiceField
 
 # permission -> (label, what it allows)
@@ -24,11 +24,17 @@ def permission_field(name: str, initial: bool = False) -> forms.BooleanField:
     return forms.BooleanField(label=label, help_text=help_text, required=False, initial=initial)
 
 
+class AccountEmailField(forms.EmailField):
+    """An address the sign-up form accepts too (one message, not Django's and ours)."""
+
+    default_validators = [validate_account_email]
+
+
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="E-mail address", max_length=254,
-                             widget=forms.EmailInput(attrs={"autocomplete": "off"}),
-                             help_text="Someone with an account joins at once; anyone else gets "
-                                       "an invitation link valid for 14 days.")
+    email = AccountEmailField(label="E-mail address", max_length=254,
+                              widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+                              help_text=f"We e-mail an invitation link, valid for {INVITATION_DAYS} days. "
+                                        "They join when they accept it, signing in or creating an account.")
     can_read = permission_field("read", initial=True)
     can_app_store = permission_field("app_store")
     can_configuration = permission_field("configuration")

@@ -1,15 +1,16 @@
 """The partner's team: invitations, members and their permissions, and the contact roles they hold.
 
 Every change needs the "users" permission in the partner (accepting an invitation needs the
-invitation itself). A team always keeps one member who can manage it, and a member who is a
-contact of the partner or of an app leaves only after those roles have moved to someone else.
+invitation itself). People join only by accepting an invitation, never by being added. A team
+always keeps one member who can manage it, and a member who is a contact of the partner or of
+an app leaves only after those roles have moved to someone else.
 """
 
+import re
 import secrets
 from datetime import timedelta
 
 from allauth.account.models import EmailAddress
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -20,7 +21,7 @@ from audit import services as audit
 from ..models import App, Invitation, Partner, PartnerMember
 from ..permissions import require_partner_permission
 from ..selectors.team import invitation_by_token, invitation_problem, member_roles, team_managers, token_hash
-from ..tasks import notify_invitation, notify_member_added
+from ..tasks import notify_invitation
 
 INVITATION_DAYS = 14
 # Flags an invitation carries; "login" is always on for someone who joins.
@@ -29,13 +30,44 @@ LAST_MANAGER = ("{name} must keep at least one member with the “users” permi
                 "(someone must be able to manage the team).")
 
 
+# What a browser's <input type="email"> accepts (the WHATWG rule), so an address the portal
+# accepts can also be typed into the sign-up form: no quoted local parts, no [IP] domains.
+_BROWSER_LOCAL_PART = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+\Z")
+_BROWSER_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                             r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z")
+IP_LITERAL_EMAIL = ("Use an address at a domain name, like name@example.com; "
+                    "addresses at an IP address such as [127.0.0.1] are not accepted.")
+INVALID_EMAIL = "Enter a valid e-mail address, like name@example.com."
+
+
+def validate_account_email(email: str) -> None:
+    """An address someone can sign up with: Django's check plus what the browser's e-mail field accepts.
+
+    Sign-up and invitations use this one rule, so nobody is invited at an address the sign-up
+    form would refuse.
+    """
+    local, _, domain = email.rpartition("@")
+    if domain.startswith("["):
+        raise ValidationError(IP_LITERAL_EMAIL, code="ip_literal")
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError(INVALID_EMAIL, code="invalid") from None
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValidationError(INVALID_EMAIL, code="invalid") from None
+    if not _BROWSER_LOCAL_PART.match(local) or not _BROWSER_DOMAIN.match(ascii_domain):
+        raise ValidationError(INVALID_EMAIL, code="invalid")
+
+
 def normalise_email(email: str) -> str:
     """E-mail addresses are stored and compared in lower case (as accounts.User keeps them)."""
     email = (email or "").strip().lower()
     try:
-        validate_email(email)
+        validate_account_email(email)
     except ValidationError as exc:
-        raise ValidationError({"email": "Enter a valid e-mail address."}) from exc
+        raise ValidationError({"email": exc.messages}) from exc
     return email
 
 
@@ -77,9 +109,11 @@ def _email(user) -> str | None:
 # ---------------------------------------------------------------- invitations
 
 @transaction.atomic
-def invite_member(*, actor, partner: Partner, email: str, permissions: dict) -> Invitation | PartnerMember:
-    """Add someone to the team: a person with an account joins at once, anyone else gets an invitation.
+def invite_member(*, actor, partner: Partner, email: str, permissions: dict) -> Invitation:
+    """Invite someone to the team: an e-mailed link they accept after signing in or signing up.
 
+    Whether the address already has an account makes no difference here, so neither the
+    answer nor the team page tells the inviter; nobody joins a team without accepting.
     ``permissions`` maps read / app_store / configuration / users to booleans.
     """
     require_partner_permission(user=actor, partner=partner, permission="users")
@@ -96,16 +130,6 @@ def invite_member(*, actor, partner: Partner, email: str, permissions: dict) -> 
         # An expired invitation makes way for the new one (one open invitation per address).
         pending.revoked_at = timezone.now()
         pending.save(update_fields=["revoked_at"])
-
-    user = get_user_model().objects.filter(email__iexact=email).first()
-    if user is not None:
-        member = PartnerMember.objects.create(partner=partner, user=user, can_login=True, **flags)
-        audit.record(event_type="member_added", actor=actor, partner=partner,
-                     message=f"{user.email} added to the team",
-                     changes={"member": [None, user.email],
-                              **{name: [None, value] for name, value in flags.items()}})
-        transaction.on_commit(lambda: notify_member_added.delay(member.pk, actor.pk))
-        return member
 
     token, digest = _new_token()
     invitation = Invitation.objects.create(

@@ -78,10 +78,23 @@ class PartnerSignupView(SignupView):
         token = self.request.POST.get("invitation") or self.request.GET.get("invitation") or ""
         found = team_selectors.invitation_by_token(token)
         self.joining = found if found is not None and not team_selectors.invitation_problem(found) else None
+        kwargs = super().get_form_kwargs()
         if token and self.joining is None and self.request.method == "GET":
             messages.warning(self.request, "That invitation link is no longer valid; "
                                            "this form registers a new company.")
-        return {**super().get_form_kwargs(), "invitation": self.joining, "invitation_token": token}
+        elif token and self.joining is None:
+            # Withdrawn, expired, used or re-sent while the form was open: nothing is saved, and the
+            # company sign-up comes back with the name and address typed, blaming no field.
+            problem = (team_selectors.invitation_problem(found) if found is not None
+                       else "It may have been withdrawn or sent again with a new link.")
+            messages.error(self.request, "No account was created: the invitation is no longer valid. "
+                                         f"{problem} You can register your own company with this form "
+                                         "instead.")
+            kwargs.pop("data", None)
+            kwargs.pop("files", None)
+            kwargs["initial"] = {**kwargs.get("initial", {}),
+                                 **{name: self.request.POST.get(name, "") for name in ("full_name", "email")}}
+        return {**kwargs, "invitation": self.joining, "invitation_token": token}
 
     def get_template_names(self):
         return ["appstore/portal/invitation_signup.html"] if self.joining else super().get_template_names()

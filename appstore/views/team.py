@@ -57,18 +57,15 @@ def team(request, member):
         require(member, "users")
         if form.is_valid():
             try:
-                added = team_services.invite_member(
+                invitation = team_services.invite_member(
                     actor=request.user, partner=member.partner, email=form.cleaned_data["email"],
                     permissions=form.permissions())
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                if isinstance(added, PartnerMember):
-                    messages.success(request, f"{added.user.email} already had an account and is now a "
-                                              "member of the team. We e-mailed them a link to the portal.")
-                else:
-                    messages.success(request, f"Invitation sent to {added.email}. The link is valid for "
-                                              f"{team_services.INVITATION_DAYS} days.")
+                # The same answer whether or not the address has an account.
+                messages.success(request, f"Invitation sent to {invitation.email}. The link is valid for "
+                                          f"{team_services.INVITATION_DAYS} days.")
                 return redirect("portal:team")
     return render(request, "appstore/portal/team.html", {
         "member": member, "can_manage": can_manage, "form": form if can_manage else None,

@@ -145,3 +145,11 @@ def test_company_taken_between_form_check_and_save_rolls_the_account_back(client
     assert "already registered" in response.context["form"].errors["company_name"][0]
     assert not User.objects.filter(email="ada@example.com").exists()
     assert "_auth_user_id" not in client.session
+
+
+def test_signup_refuses_addresses_at_an_ip_address_like_the_browser_does(client):
+    response = client.post(SIGNUP, signup_data(email="ada@[127.0.0.1]"))
+
+    assert response.status_code == 200
+    assert "not accepted" in response.context["form"].errors["email"][0]
+    assert not User.objects.exists() and not Partner.objects.exists()

@@ -432,3 +432,97 @@ def test_stale_invitations_explain_why(client, partner_member, state):
     assert reasons[state] in html
     client.post(invitation_url(TOKEN))
     assert not PartnerMember.objects.filter(user=user).exists()
+
+
+# ---------------------------------------------------------- existing accounts, addresses, stale sign-ups
+
+def test_inviting_an_address_with_an_account_answers_like_any_other_and_adds_nobody(
+        partner_client, partner_member, mailoutbox, django_capture_on_commit_callbacks):
+    UserFactory(email="known@example.com", full_name="Karin Known")
+
+    answers = []
+    for email in ("known@example.com", "unknown@example.com"):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = partner_client.post(TEAM, {"email": email, "can_read": "on"}, follow=True)
+        answers.append([str(m) for m in response.context["messages"]])
+
+    assert answers == [["Invitation sent to known@example.com. The link is valid for 14 days."],
+                       ["Invitation sent to unknown@example.com. The link is valid for 14 days."]]
+    assert not PartnerMember.objects.filter(partner=partner_member.partner,
+                                            user__email="known@example.com").exists()
+    assert sorted(m.to[0] for m in mailoutbox) == ["known@example.com", "unknown@example.com"]
+    html = partner_client.get(TEAM).content.decode()
+    invitations = html.split("Open invitations")[1]
+    assert "known@example.com" in invitations and "Karin Known" not in html
+
+
+def test_the_invited_account_signs_in_and_accepts(client, partner_member, mailoutbox,
+                                                  django_capture_on_commit_callbacks, settings):
+    settings.SITE_URL = "http://testserver"
+    user = UserFactory(email="known@example.com")
+    admin_client = type(client)()
+    admin_client.force_login(partner_member.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(TEAM, {"email": "known@example.com", "can_read": "on", "can_app_store": "on"})
+    link = re.search(r"http://testserver(/portal/invitations/[\w-]+/)", mailoutbox[0].body).group(1)
+
+    page = client.get(link)
+    assert "I have an account: sign in" in page.content.decode()
+    client.force_login(user)
+    response = client.post(link)
+
+    assert response.status_code == 302 and response["Location"] == "/portal/"
+    member = PartnerMember.objects.get(partner=partner_member.partner, user=user)
+    assert member.can_login and member.can_app_store and not member.can_users
+
+
+@pytest.mark.parametrize(("address", "message"), [
+    ("user@[127.0.0.1]", "not accepted"), ('"two words"@example.com', "like name@example.com")])
+def test_invitation_addresses_the_sign_up_form_refuses_are_refused_on_the_field(
+        partner_client, address, message):
+    response = partner_client.post(TEAM, {"email": address, "can_read": "on"})
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors["email"]
+    assert len(errors) == 1 and message in errors[0]
+    assert not Invitation.objects.exists()
+
+
+def test_invitation_pages_keep_the_token_from_other_sites_but_let_the_browser_send_origin(
+        client, partner_member):
+    invitation_for(partner_member.partner, "newbie@example.com", token=TOKEN)
+
+    for url in (invitation_url(TOKEN), f"/accounts/signup/?invitation={TOKEN}"):
+        html = client.get(url).content.decode()
+        assert '<meta name="referrer" content="same-origin">' in html, url
+        assert "no-referrer" not in html, url
+
+
+@pytest.mark.parametrize("change", ["revoked", "expired", "resent"])
+def test_an_invitation_that_went_stale_while_signing_up_says_so(client, partner_member, change):
+    partner = partner_member.partner
+    invitation = invitation_for(partner, "newbie@example.com", token=TOKEN)
+    assert 'name="company_name"' not in client.get(f"/accounts/signup/?invitation={TOKEN}").content.decode()
+    if change == "revoked":
+        invitation.revoked_at = timezone.now()
+    elif change == "expired":
+        invitation.expires_at = timezone.now() - timedelta(minutes=1)
+    else:
+        invitation.token_hash = hashlib.sha256(b"a-new-link").hexdigest()
+    invitation.save()
+    partners = Partner.objects.count()
+
+    response = client.post("/accounts/signup/", {
+        "invitation": TOKEN, "full_name": "New Bie", "email": "newbie@example.com",
+        "password1": PASSPHRASE, "password2": PASSPHRASE})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "No account was created: the invitation is no longer valid." in html
+    reasons = {"revoked": f"withdrawn by {partner.name}", "expired": "has expired",
+               "resent": "sent again with a new link"}
+    assert reasons[change] in html
+    assert "This field is required" not in html and not response.context["form"].errors
+    assert 'value="New Bie"' in html and 'value="newbie@example.com"' in html
+    assert not User.objects.filter(email="newbie@example.com").exists()
+    assert Partner.objects.count() == partners

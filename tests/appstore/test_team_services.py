@@ -80,21 +80,81 @@ def test_inviting_a_new_address_stores_only_the_hash_and_mails_the_link(
     assert not PartnerMember.objects.filter(partner=partner, user__email="new.person@example.com").exists()
 
 
-def test_inviting_an_existing_user_adds_them_at_once_and_mails_a_notice(
+def test_inviting_an_existing_user_sends_an_invitation_and_adds_nobody(
         admin, partner, mailoutbox, django_capture_on_commit_callbacks):
+    UserFactory(email="known@example.com", full_name="Known Person")
+
+    invitation = invite(admin, "KNOWN@example.com", django_capture_on_commit_callbacks, configuration=True)
+
+    assert isinstance(invitation, Invitation)
+    assert invitation.email == "known@example.com" and invitation.can_configuration
+    assert not PartnerMember.objects.filter(partner=partner, user__email="known@example.com").exists()
+    assert [m.to for m in mailoutbox] == [["known@example.com"]]
+    assert token_from(mailoutbox[0])
+    assert "sign in with known@example.com" in mailoutbox[0].body
+    assert not AuditEntry.objects.filter(event_type="member_added").exists()
+    entry = AuditEntry.objects.get(event_type="invitation_sent")
+    assert entry.changes["email"] == [None, "known@example.com"]
+    assert "Known Person" not in entry.message
+
+
+def test_the_existing_user_joins_only_by_accepting(admin, partner, mailoutbox,
+                                                   django_capture_on_commit_callbacks):
     user = UserFactory(email="known@example.com")
+    invite(admin, "known@example.com", django_capture_on_commit_callbacks, configuration=True)
+    token = token_from(mailoutbox[0])
 
-    member = invite(admin, "KNOWN@example.com", django_capture_on_commit_callbacks, configuration=True)
+    member = team_services.accept_invitation(user=user, token=token)
 
-    assert isinstance(member, PartnerMember)
     assert member.user == user and member.partner == partner
     assert member.can_login and member.can_read and member.can_configuration and not member.can_users
-    assert not Invitation.objects.exists()
-    assert [m.to for m in mailoutbox] == [["known@example.com"]]
-    assert "http://testserver/portal/" in mailoutbox[0].body
     entry = AuditEntry.objects.get(event_type="member_added")
-    assert entry.changes["member"] == [None, "known@example.com"]
+    assert entry.actor_id == user.pk and entry.changes["member"] == [None, "known@example.com"]
     assert entry.changes["can_configuration"] == [None, True]
+
+
+def test_inviting_staff_does_not_pull_them_into_the_company(admin, partner, mailoutbox,
+                                                             django_capture_on_commit_callbacks):
+    staff = UserFactory(email="reviewer@example.com", is_staff=True)
+
+    invite(admin, staff.email, django_capture_on_commit_callbacks, users=True)
+
+    assert not PartnerMember.objects.filter(user=staff).exists()
+    assert Invitation.objects.get().email == staff.email
+
+
+def test_the_answer_does_not_depend_on_whether_the_address_has_an_account(
+        admin, partner, django_capture_on_commit_callbacks):
+    UserFactory(email="has.account@example.com")
+
+    known = invite(admin, "has.account@example.com", django_capture_on_commit_callbacks)
+    unknown = invite(admin, "no.account@example.com", django_capture_on_commit_callbacks)
+
+    assert type(known) is type(unknown) is Invitation
+    fields = ("can_read", "can_app_store", "can_configuration", "can_users", "accepted_at", "revoked_at")
+    assert [getattr(known, f) for f in fields] == [getattr(unknown, f) for f in fields]
+
+
+@pytest.mark.parametrize(("address", "message"), [
+    ("user@[127.0.0.1]", team_services.IP_LITERAL_EMAIL),
+    ("user@[IPv6:::1]", team_services.IP_LITERAL_EMAIL),
+    ('"quoted person"@example.com', team_services.INVALID_EMAIL),
+    ("not-an-address", team_services.INVALID_EMAIL),
+    ("user@example", team_services.INVALID_EMAIL),
+])
+def test_addresses_the_sign_up_form_refuses_cannot_be_invited(
+        admin, address, message, mailoutbox, django_capture_on_commit_callbacks):
+    with pytest.raises(ValidationError) as exc:
+        invite(admin, address, django_capture_on_commit_callbacks)
+
+    assert exc.value.message_dict["email"] == [message]
+    assert not Invitation.objects.exists() and not mailoutbox
+
+
+@pytest.mark.parametrize("address", ["first.last+crm@example.com", "o'brien@example.ie",
+                                     "person@sub.example.co.uk", "ola@blåbær.no"])
+def test_ordinary_addresses_pass_the_shared_check(address):
+    team_services.validate_account_email(address)
 
 
 def test_inviting_a_member_again_is_refused(admin, partner, django_capture_on_commit_callbacks):
