@@ -1,6 +1,5 @@
 """Forms of the company pages: partner settings and the partner profile editor."""
 
-from urllib.parse import urlsplit
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -18,15 +17,17 @@ from ..services.profile import (
     MAX_LINKS,
     META_DESCRIPTION_MAX,
     limit_errors,
+    validate_profile_link,
 )
 from . import MemberChoiceField
 
 SEEN_FIELD = "seen_updated_at"
 
 
-def validate_https(value: str) -> None:
-    if urlsplit(value).scheme != "https":
-        raise ValidationError("Use an absolute https:// address.", code="insecure_url")
+class ProfileLinkField(forms.URLField):
+    """A profile link, checked once by the service's rule (no second "Enter a valid URL")."""
+
+    default_validators = [validate_profile_link]
 
 
 class CompanySettingsForm(forms.Form):
@@ -124,9 +125,9 @@ class ProfileForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.version = version
         for index in range(MAX_LINKS):
-            self.fields[link_field(index, "url")] = forms.URLField(
+            self.fields[link_field(index, "url")] = ProfileLinkField(
                 label=f"Link {index + 1} URL", required=False, max_length=MAX_LINK_URL,
-                assume_scheme="https", validators=[validate_https])
+                assume_scheme="https")
             self.fields[link_field(index, "alt")] = forms.CharField(
                 label=f"Link {index + 1} alt text", required=False, max_length=MAX_LINK_ALT,
                 help_text="The words visitors see and screen readers announce.")

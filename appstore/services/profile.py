@@ -19,7 +19,7 @@ from django.utils import timezone
 from audit import services as audit
 from audit.models import AuditEntry
 
-from .. import richtext
+from .. import richtext, urlrules
 from ..images import check_partner_logo
 from ..models import Partner, PartnerProfileVersion, VersionState
 from ..permissions import require_app_manager, require_partner_permission
@@ -79,8 +79,30 @@ def missing_for_publish(version: PartnerProfileVersion) -> list[str]:
     return missing
 
 
+def link_problem(url: str) -> str | None:
+    """Why a profile link's URL is refused, or None.
+
+    An absolute https URL, checked by the rules an app's exact URLs follow (a valid host, no
+    user:password@ part, no spaces or control characters); a #fragment is fine on a web page.
+    """
+    try:
+        if len(url) > MAX_LINK_URL:
+            raise ValidationError("too long")
+        https_url(url)
+    except ValidationError:
+        return f"Enter an absolute https:// address of at most {MAX_LINK_URL} characters."
+    return urlrules.check_url(url.partition("#")[0], kind=urlrules.REDIRECT, scope="all")
+
+
+def validate_profile_link(url: str) -> None:
+    """The form field's validator: the same check as the service's."""
+    problem = link_problem(url)
+    if problem:
+        raise ValidationError(problem, code="invalid_link")
+
+
 def link_errors(links) -> list[str]:
-    """Problems with a links list: at most MAX_LINKS, each an absolute https URL with alt text."""
+    """Problems with a links list: at most MAX_LINKS, each an acceptable URL (link_problem) with alt text."""
     if not isinstance(links, list) or not all(isinstance(link, dict) for link in links):
         return ["Links must be a list of {url, alt} entries."]
     errors = []
@@ -88,13 +110,9 @@ def link_errors(links) -> list[str]:
         errors.append(f"{len(links)} links; at most {MAX_LINKS} are allowed.")
     for number, link in enumerate(links, start=1):
         url, alt = str(link.get("url") or ""), str(link.get("alt") or "")
-        try:
-            if len(url) > MAX_LINK_URL:
-                raise ValidationError("too long")
-            https_url(url)
-        except ValidationError:
-            errors.append(f"Link {number}: enter an absolute https:// address "
-                          f"of at most {MAX_LINK_URL} characters.")
+        problem = link_problem(url)
+        if problem:
+            errors.append(f"Link {number}: {problem}")
         if not alt.strip():
             errors.append(f"Link {number}: alt text is required.")
         elif len(alt) > MAX_LINK_ALT:

@@ -126,6 +126,8 @@ def test_update_saves_sanitised_description_and_audits_old_and_new(user, draft):
      "at most 5"),
     ({"links": [{"url": "http://acme.example", "alt": "Insecure"}]}, "links", "https://"),
     ({"links": [{"url": "/relative", "alt": "Relative"}]}, "links", "absolute"),
+    ({"links": [{"url": "https://user:pw@evil.example/", "alt": "Creds"}]}, "links", "user:password@"),
+    ({"links": [{"url": "https://user@evil.example/", "alt": "User"}]}, "links", "user:password@"),
     ({"links": [{"url": "https://acme.example", "alt": "a" * 101}]}, "links", "101 characters"),
     ({"links": [{"url": "https://acme.example", "alt": " "}]}, "links", "alt text is required"),
     ({"label": "  "}, "label", "version label"),
@@ -343,6 +345,24 @@ def test_editor_names_the_bad_link_fields_and_keeps_input(partner_client, draft)
     assert "Kept text" in response.content.decode()
     draft.refresh_from_db()
     assert draft.links == [] and draft.description == ""
+
+
+def test_editor_refuses_a_link_with_credentials_on_its_field(partner_client, draft):
+    response = partner_client.post(editor_url(draft), form_data(
+        draft, link_0_url="https://user:pw@evil.example/", link_0_alt="Web"))
+    assert response.status_code == 400
+    errors = response.context["form"].errors["link_0_url"]
+    assert errors == ["A URL may not carry a user name or password (user:password@host)."]
+    assert 'value="https://user:pw@evil.example/"' in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.links == []
+
+
+def test_links_with_a_fragment_or_query_are_fine(user, draft):
+    links = [{"url": "https://acme.example/about?lang=en#team", "alt": "Team"}]
+    services.update_profile_version(actor=user, version=draft, links=links)
+    draft.refresh_from_db()
+    assert draft.links == links
 
 
 def test_editor_lists_what_is_missing_and_disables_the_request(partner_client, draft):
