@@ -39,29 +39,18 @@ from ..services.listings import (
     MAX_KEY_FEATURE_LENGTH,
     MAX_KEY_FEATURES,
     MAX_TEXT_LENGTHS,
+    MAX_VIDEOS,
     META_DESCRIPTION_LENGTH,
     limit_errors,
+    validate_public_url,
 )
 from ..services.partners import partner_name_taken
 from ..services.team import validate_account_email
 
-LOCAL_HOSTS = {"localhost", "127.0.0.1"}
-MAX_VIDEOS = 5
 COMPANY_NAME_MAX = Partner._meta.get_field("name").max_length
 
 
 # ---------------------------------------------------------------- helpers
-
-def validate_public_url(value: str) -> None:
-    """https only; plain http is accepted for localhost and 127.0.0.1 (development)."""
-    parts = urlsplit(value)
-    if parts.scheme == "https":
-        return
-    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS:
-        return
-    raise ValidationError("Use an https:// address (http:// only for localhost and 127.0.0.1).",
-                          code="insecure_url")
-
 
 def split_lines(text: str) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
@@ -435,6 +424,9 @@ class ListingForm(forms.Form):
 
     def clean_about(self) -> str:
         return self.within_limits("about", self.cleaned_data["about"])
+
+    def clean_lowest_price_eur(self):
+        return self.within_limits("lowest_price_eur", self.cleaned_data["lowest_price_eur"])
 
     def clean_key_features(self) -> list[str]:
         return self.within_limits("key_features", split_lines(self.cleaned_data["key_features"]))

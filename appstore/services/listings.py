@@ -1,8 +1,12 @@
 import hashlib
 import json
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,6 +16,7 @@ from tenants.models import Environment
 from .. import richtext
 from ..images import check_listing_image
 from ..models import (
+    GREEN_BUTTON_LABELS,
     App,
     ImageKind,
     LinkKind,
@@ -35,6 +40,15 @@ MAX_KEY_FEATURE_LENGTH = 120
 MAX_INSTALL_STEPS = 20
 MAX_INSTALL_STEP_LENGTH = 300
 MAX_TEXT_LENGTHS = {"whats_new": ("What's new", 2_000), "requirements": ("Requirements", 2_000)}
+MAX_VIDEOS = 5
+MAX_VIDEO_DESCRIPTION_LENGTH = ListingVideo._meta.get_field("description").max_length
+# A lowest *starting* price above this is a typing mistake, not a price.
+MAX_PRICE_EUR = Decimal("100000.00")
+TERMS_URL_MAX_LENGTH = ListingVersion._meta.get_field("terms_url").max_length
+LINK_URL_MAX_LENGTH = ListingLink._meta.get_field("url").max_length
+LINK_LABEL_MAX_LENGTH = ListingLink._meta.get_field("label").max_length
+# Plain http is accepted for these hosts only (a partner trying a listing locally).
+LOCAL_HOSTS = {"localhost", "127.0.0.1"}
 
 # The listing's own fields, as a form edits them (relations are passed separately).
 LISTING_FIELDS = (
@@ -135,6 +149,52 @@ def build_search_text(listing: ListingVersion) -> str:
     return " ".join(p for p in parts if p)
 
 
+def validate_public_url(value: str) -> None:
+    """https only; plain http is accepted for localhost and 127.0.0.1 (development)."""
+    parts = urlsplit(value)
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS:
+        return
+    raise ValidationError("Use an https:// address (http:// only for localhost and 127.0.0.1).",
+                          code="insecure_url")
+
+
+# What the portal's URL boxes (forms.URLField) check besides validate_public_url.
+_url_syntax = URLValidator()
+
+
+def public_url_errors(value, *, max_length: int) -> list[str]:
+    """The portal's checks of a URL box: length, URL syntax, then https. Empty if fine."""
+    if not isinstance(value, str):
+        return ["Enter a valid URL."]
+    if len(value) > max_length:
+        return [f"A URL may have at most {max_length} characters (this one has {len(value):,})."]
+    try:
+        _url_syntax(value)
+        validate_public_url(value)
+    except ValidationError as exc:
+        return exc.messages
+    return []
+
+
+def price_errors(value) -> list[str]:
+    """The lowest starting price: empty, or a number from 0 to MAX_PRICE_EUR."""
+    if value is None:
+        return []
+    try:
+        price = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return ["Enter a number."]
+    if not price.is_finite():
+        return ["Enter a number."]
+    if price < 0:
+        return ["The price cannot be negative."]
+    if price > MAX_PRICE_EUR:
+        return [f"The lowest starting price can be at most {MAX_PRICE_EUR:,} EUR."]
+    return []
+
+
 def _too_long_lines(items: list[str], *, noun: str, limit: int) -> str | None:
     long = [(n, len(item)) for n, item in enumerate(items, start=1) if len(item) > limit]
     if not long:
@@ -145,10 +205,12 @@ def _too_long_lines(items: list[str], *, noun: str, limit: int) -> str | None:
 
 
 def limit_errors(fields: dict) -> dict[str, list[str]]:
-    """Size limits of the listing fields present in ``fields``: messages per field, empty if none.
+    """Rules of the listing fields present in ``fields``: messages per field, empty if none.
 
-    The form shows them; update_listing enforces them, as full_clean checks neither the size
-    of a TextField nor the lines inside the JSON lists.
+    Sizes, the price range and the https terms URL. The form shows them on its fields;
+    update_listing enforces them for every caller (the portal, the API), as full_clean checks
+    neither the size of a TextField, the lines inside the JSON lists, a negative price nor
+    the URL's scheme.
     """
     errors: dict[str, list[str]] = {}
     about = fields.get("about")
@@ -172,12 +234,100 @@ def limit_errors(fields: dict) -> dict[str, list[str]]:
             messages.append(f"{len(items)} {noun}s; at most {max_items} are allowed (one per line).")
         if too_long := _too_long_lines(items, noun=noun, limit=max_length):
             messages.append(too_long)
+        empty = [str(n) for n, item in enumerate(items, start=1) if not item.strip()]
+        if empty:
+            messages.append(f"{noun.capitalize()}s may not be empty: {noun} {', '.join(empty[:5])}.")
         if messages:
             errors[field] = messages
     for field, (label, limit) in MAX_TEXT_LENGTHS.items():
         value = fields.get(field)
         if value is not None and len(value) > limit:
             errors[field] = [f"{label} has {len(value):,} characters; at most {limit:,} are allowed."]
+    if messages := price_errors(fields.get("lowest_price_eur")):
+        errors["lowest_price_eur"] = messages
+    if fields.get("terms_url") and (messages := public_url_errors(
+            fields["terms_url"], max_length=TERMS_URL_MAX_LENGTH)):
+        errors["terms_url"] = messages
+    return errors
+
+
+def link_name(kind: str) -> str:
+    return LinkKind(kind).label.split(" (")[0]
+
+
+def link_errors(links) -> list[str]:
+    """The links as update_listing takes them (kind -> {url, label}); messages name the link.
+
+    One link per kind and known kinds only; a URL passes the portal's URL checks (https);
+    a label needs a URL, and the install link's label is one of the green-button labels.
+    """
+    if not isinstance(links, Mapping):
+        return ["Links must map a link kind to its URL and label."]
+    messages = []
+    unknown = sorted(str(kind) for kind in links if kind not in LinkKind.values)
+    if unknown:
+        messages.append(f"Unknown link kind {', '.join(unknown[:5])}; use one of "
+                        f"{', '.join(LinkKind.values)}.")
+    for kind in LinkKind.values:
+        entry = links.get(kind)
+        if entry is None:
+            continue
+        name = f"{link_name(kind)} link"
+        if not isinstance(entry, Mapping):
+            messages.append(f"{name}: give its URL and label.")
+            continue
+        url, label = entry.get("url") or "", entry.get("label") or ""
+        if not isinstance(label, str):
+            messages.append(f"{name}: the label must be text.")
+            continue
+        if url:
+            messages.extend(f"{name}: {message}"
+                            for message in public_url_errors(url, max_length=LINK_URL_MAX_LENGTH))
+        elif label and kind != LinkKind.INSTALL:
+            messages.append(f"{name}: enter the URL for this link, or clear its label.")
+        if kind == LinkKind.INSTALL:
+            if label and label not in GREEN_BUTTON_LABELS:
+                messages.append(f"{name}: the green button's label is one of "
+                                f"{', '.join(GREEN_BUTTON_LABELS)}.")
+        elif len(label) > LINK_LABEL_MAX_LENGTH:
+            messages.append(f"{name}: the label may have at most {LINK_LABEL_MAX_LENGTH} characters.")
+    return messages
+
+
+def video_errors(videos) -> list[str]:
+    """The videos as update_listing takes them (a list of {youtube_id, description})."""
+    if not isinstance(videos, list | tuple):
+        return ["Videos must be a list."]
+    if len(videos) > MAX_VIDEOS:
+        return [f"{len(videos):,} videos; at most {MAX_VIDEOS} are allowed."]
+    messages = []
+    for n, video in enumerate(videos, start=1):
+        if not isinstance(video, Mapping):
+            messages.append(f"Video {n}: give its YouTube ID and description.")
+            continue
+        video_id, description = video.get("youtube_id") or "", video.get("description") or ""
+        if not video_id:
+            messages.append(f"Video {n}: the YouTube ID is required.")
+        else:
+            try:
+                ListingVideo.youtube_id_validator(video_id if isinstance(video_id, str) else "")
+            except ValidationError as exc:
+                messages.extend(f"Video {n}: {message}" for message in exc.messages)
+        if not isinstance(description, str) or not description.strip():
+            messages.append(f"Video {n}: describe the video; the store shows it under the video.")
+        elif len(description) > MAX_VIDEO_DESCRIPTION_LENGTH:
+            messages.append(f"Video {n}: the description may have at most "
+                            f"{MAX_VIDEO_DESCRIPTION_LENGTH} characters.")
+    return messages
+
+
+def listing_errors(fields: dict, *, links=None, videos=None) -> dict[str, list[str]]:
+    """Every rule update_listing enforces before writing, by field; empty if the change is fine."""
+    errors = limit_errors(fields)
+    if links is not None and (messages := link_errors(links)):
+        errors["links"] = messages
+    if videos is not None and (messages := video_errors(videos)):
+        errors["videos"] = messages
     return errors
 
 
@@ -242,16 +392,20 @@ def _copy(source: ListingVersion, *, label: str, actor) -> ListingVersion:
 def update_listing(*, actor, listing: ListingVersion, fields: dict, categories=None,
                    languages=None, markets=None, links: dict[str, dict] | None = None,
                    videos: list[dict] | None = None) -> ListingVersion:
-    """Save a draft (or rejected) version. ``links`` maps kind -> {url, label}; empty url removes."""
+    """Save a draft (or rejected) version. ``links`` maps kind -> {url, label}; empty url removes.
+
+    Every caller gets the same rules (listing_errors, then the model's full_clean): nothing
+    is written unless the whole change is valid.
+    """
     require_app_permission(user=actor, app=listing.app, permission="app_store")
     _require_editable(listing)
     before = snapshot(listing)
     unknown = set(fields) - set(LISTING_FIELDS)
     if unknown:
         raise ValueError(f"Unknown listing fields: {sorted(unknown)}")
-    too_long = limit_errors(fields)
-    if too_long:
-        raise ValidationError(too_long)
+    errors = listing_errors(fields, links=links, videos=videos)
+    if errors:
+        raise ValidationError(errors)
     for field, value in fields.items():
         if field == "about":
             value = richtext.sanitize(value)
@@ -276,8 +430,7 @@ def update_listing(*, actor, listing: ListingVersion, fields: dict, categories=N
             if entry.get("url"):
                 ListingLink.objects.update_or_create(
                     listing=listing, kind=kind,
-                    defaults={"url": entry["url"], "label": entry.get("label") or
-                              LinkKind(kind).label.split(" (")[0]})
+                    defaults={"url": entry["url"], "label": entry.get("label") or link_name(kind)})
             else:
                 listing.links.filter(kind=kind).delete()
     if videos is not None:
