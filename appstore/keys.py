@@ -36,6 +36,12 @@ NOT_A_KEY = ("This is not a public key we can read. Use a PEM public key (“BEG
 NOT_RSA = "Only RSA keys are accepted; this is {kind} key."
 TOO_SMALL = "The key has {bits} bits; use an RSA key of at least 2048 bits."
 TOO_BIG = "The key has {bits} bits; keys larger than 8192 bits are not accepted."
+EVEN_MODULUS = ("This is not a usable RSA public key: its modulus is an even number, so it cannot be "
+                "the product of two large primes. Export the public key again from your key pair.")
+BAD_EXPONENT = ("This is not a usable RSA public key: its public exponent must be an odd number of at "
+                "least 3 and at most 32 bits (almost every key uses 65537). Export the public key again "
+                "from your key pair.")
+MAX_EXPONENT_BITS = 32  # what common RSA libraries accept (Go refuses more than 31 bits, CNG 32)
 XML_DTD = "The XML may not contain a DOCTYPE or entity declarations."
 NOT_TEXT = "The key file is not text; upload a PEM or RSA-XML file."
 
@@ -135,8 +141,9 @@ def parse_public_key(text: str | bytes) -> PublicKeyInfo:
     """Read an uploaded RSA public key, or raise ValidationError with a message for the partner.
 
     Refused: text over 16 KB, anything that is not text, private keys (in any form), non-RSA
-    keys, keys under 2048 or over 8192 bits, XML with a DOCTYPE or entity declarations, and
-    anything else that is not a readable public key. The refused text is not kept or logged.
+    keys, keys under 2048 or over 8192 bits, an even modulus, an exponent that is even, under 3
+    or over 32 bits, XML with a DOCTYPE or entity declarations, and anything else that is not a
+    readable public key. The refused text is not kept or logged.
     """
     if isinstance(text, bytes | bytearray):
         if len(text) > MAX_KEY_TEXT_BYTES:
@@ -172,7 +179,18 @@ def _checked(public_key) -> PublicKeyInfo:
         raise invalid(TOO_SMALL.format(bits=public_key.key_size), "too_small")
     if public_key.key_size > MAX_KEY_BITS:
         raise invalid(TOO_BIG.format(bits=public_key.key_size), "too_big")
+    numbers = public_key.public_numbers()
+    _check_numbers(numbers.n, numbers.e)
     return describe(public_key)
+
+
+def _check_numbers(modulus: int, exponent: int) -> None:
+    """A key that parses is not yet a key pair's public half: a product of two odd primes is odd,
+    and a usable exponent is odd, at least 3 and small."""
+    if modulus % 2 == 0:
+        raise invalid(EVEN_MODULUS, "even_modulus")
+    if exponent < 3 or exponent % 2 == 0 or exponent.bit_length() > MAX_EXPONENT_BITS:
+        raise invalid(BAD_EXPONENT, "bad_exponent")
 
 
 def _key_kind(public_key) -> str:
@@ -279,6 +297,9 @@ def _parse_xml(text: str):
     modulus, exponent = _xml_int(values["Modulus"]), _xml_int(values["Exponent"])
     if modulus.bit_length() > MAX_KEY_BITS:
         raise invalid(TOO_BIG.format(bits=modulus.bit_length()), "too_big")
+    if modulus.bit_length() >= MIN_KEY_BITS:
+        # The clear reason, before the library refuses the numbers with a generic error.
+        _check_numbers(modulus, exponent)
     try:
         return rsa.RSAPublicNumbers(exponent, modulus).public_key()
     except (ValueError, TypeError):

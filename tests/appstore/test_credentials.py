@@ -388,6 +388,57 @@ def test_small_and_non_rsa_keys_are_refused():
     assert refused(self_signed_certificate_pem(ec_key)).code == "not_rsa"
 
 
+def numbers_xml(n: int, e: int) -> str:
+    return f"<RSAKeyValue><Modulus>{b64(n)}</Modulus><Exponent>{b64(e)}</Exponent></RSAKeyValue>"
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    size = len(body)
+    length = bytes([size]) if size < 128 else bytes([0x80 | ((size.bit_length() + 7) // 8)]) + size.to_bytes(
+        (size.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + length + body
+
+
+def numbers_pem(n: int, e: int) -> str:
+    """An "RSA PUBLIC KEY" PEM (PKCS#1) of any two numbers, built by hand so no library checks them."""
+    def integer(value: int) -> bytes:
+        return _der(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+
+    der = _der(0x30, integer(n) + integer(e))
+    body = base64.encodebytes(der).decode()
+    return f"-----BEGIN RSA PUBLIC KEY-----\n{body}-----END RSA PUBLIC KEY-----\n"
+
+
+@pytest.mark.parametrize("build", [numbers_xml, numbers_pem], ids=["rsa_xml", "pem"])
+def test_an_even_modulus_is_refused(build):
+    error = refused(build(2 ** 2048 - 2, 65537))
+    assert error.code == "even_modulus" and error.messages == [keys.EVEN_MODULUS]
+
+
+@pytest.mark.parametrize("exponent", [1, 2, 4, 65536, 2 ** 64 + 1])
+def test_an_implausible_exponent_is_refused(exponent):
+    modulus = rsa_key().public_key().public_numbers().n
+    error = refused(numbers_xml(modulus, exponent))
+    assert error.code == "bad_exponent" and error.messages == [keys.BAD_EXPONENT]
+    # In PEM the key library already refuses an exponent under 3 or even as unreadable.
+    expected = "bad_exponent" if exponent > 2 ** 32 else "invalid"
+    assert refused(numbers_pem(modulus, exponent)).code == expected
+
+
+@pytest.mark.parametrize("build", [numbers_xml, numbers_pem], ids=["rsa_xml", "pem"])
+def test_the_numbers_of_a_real_key_pass_the_same_checks(build):
+    public = rsa_key().public_key()
+    numbers = public.public_numbers()
+    info = keys.parse_public_key(build(numbers.n, numbers.e))
+    assert info.bits == 2048 and info.pem == public_pem_of(public)
+    assert keys.parse_public_key(build(numbers.n, 3)).bits == 2048
+
+
+def public_pem_of(public_key) -> str:
+    return public_key.public_bytes(serialization.Encoding.PEM,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
 @pytest.mark.parametrize("kind", ["pkcs8", "pkcs1", "xml"])
 def test_a_private_key_is_refused_and_nothing_is_stored_or_audited(member, app, kind):
     private_key = rsa_key()

@@ -1,5 +1,6 @@
 """The credentials page of the developer portal: client ID, secret and certificate per environment."""
 
+import base64
 import html
 import logging
 import re
@@ -287,6 +288,16 @@ def test_oversized_file_and_garbage_are_refused_on_their_fields(partner_client, 
         "upload-key_file": SimpleUploadedFile("small.pem", public_pem(small).encode()),
         "upload-expires_at": future_date()})
     assert "use an RSA key of at least 2048 bits" in response.content.decode()
+    assert not ClientCertificate.objects.exists()
+
+
+def test_an_implausible_rsa_xml_key_is_refused_on_its_field(partner_client, app):
+    even = base64.b64encode((2 ** 2048 - 2).to_bytes(256, "big")).decode()
+    xml = f"<RSAKeyValue><Modulus>{even}</Modulus><Exponent>AQAB</Exponent></RSAKeyValue>"
+    response = partner_client.post(url("certificate_upload", app, "sod"), {
+        "upload-public_key": xml, "upload-expires_at": future_date()})
+    body = response.content.decode()
+    assert "its modulus is an even number" in body and 'id="id_upload-public_key_error"' in body
     assert not ClientCertificate.objects.exists()
 
 
