@@ -27,7 +27,12 @@ from ..models import (
     VersionState,
 )
 from ..services.configuration import MAX_CONSENT_LENGTH, STAFF_FIELDS, URL_FIELDS
-from ..services.listings import LISTING_FIELDS
+from ..services.listings import (
+    LINK_LABEL_MAX_LENGTH,
+    LINK_URL_MAX_LENGTH,
+    LISTING_FIELDS,
+    MAX_VIDEO_DESCRIPTION_LENGTH,
+)
 from .filters import REQUEST_KIND_CHOICES
 
 # ---------------------------------------------------------------- errors (documentation only)
@@ -48,6 +53,32 @@ FIELD_ERRORS_SCHEMA = {
     "description": "Messages per field name (non_field_errors for the version as a whole).",
     "additionalProperties": {},
 }
+
+
+# ---------------------------------------------------------------- nested input
+
+
+class WholeObjectSerializer(serializers.Serializer):
+    """A nested object that is always given whole, even inside a partial update.
+
+    DRF passes the root's partial=True down to nested fields, which would make every field of
+    a video or link optional; here a missing required field is an error at its index instead.
+    """
+
+    def to_internal_value(self, data):
+        absent = {}
+        if isinstance(data, Mapping):
+            absent = {name: [field.error_messages["required"]] for name, field in self.fields.items()
+                      if field.required and not field.read_only and name not in data}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not absent or not isinstance(exc.detail, Mapping):
+                raise
+            raise serializers.ValidationError({**exc.detail, **absent}) from exc
+        if absent:
+            raise serializers.ValidationError(absent)
+        return value
 
 
 # ---------------------------------------------------------------- apps
@@ -173,15 +204,15 @@ class ListingCreateSerializer(serializers.Serializer):
                                   help_text="Defaults to the next number after the latest version's.")
 
 
-class LinkInputSerializer(serializers.Serializer):
+class LinkInputSerializer(WholeObjectSerializer):
     kind = serializers.ChoiceField(choices=LinkKind.choices)
-    url = serializers.URLField(max_length=500)
-    label = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    url = serializers.URLField(max_length=LINK_URL_MAX_LENGTH)
+    label = serializers.CharField(max_length=LINK_LABEL_MAX_LENGTH, required=False, allow_blank=True)
 
 
-class VideoInputSerializer(serializers.Serializer):
+class VideoInputSerializer(WholeObjectSerializer):
     youtube_id = serializers.CharField(max_length=11, validators=[ListingVideo.youtube_id_validator])
-    description = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=MAX_VIDEO_DESCRIPTION_LENGTH)
 
 
 class ListingUpdateSerializer(serializers.ModelSerializer):
@@ -238,18 +269,12 @@ class UrlListsSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class EndpointSerializer(serializers.Serializer):
+class EndpointSerializer(WholeObjectSerializer):
+    """An endpoint is given whole, even inside a partial update."""
+
     url = serializers.CharField(max_length=500, allow_blank=True)
     enabled = serializers.BooleanField()
     send_error_emails = serializers.BooleanField()
-
-    def to_internal_value(self, data):
-        # An endpoint is given whole, even inside a partial update (which DRF would let skip fields).
-        if isinstance(data, Mapping):
-            absent = [name for name in self.fields if name not in data]
-            if absent:
-                raise serializers.ValidationError({name: ["This field is required."] for name in absent})
-        return super().to_internal_value(data)
 
 
 class EndpointsSerializer(serializers.Serializer):

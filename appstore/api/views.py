@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -25,6 +24,7 @@ from ..services import listings as listing_services
 from . import serializers as s
 from .authentication import ApiTokenAuthentication
 from .filters import REQUEST_STATES, PublishRequestFilter
+from .parsers import JSONParser
 
 # ---------------------------------------------------------------- plumbing
 

@@ -17,7 +17,9 @@ from appstore.models import (
     ClientCertificate,
     ClientSecret,
     ConfigurationVersion,
+    ListingLink,
     ListingVersion,
+    ListingVideo,
     VersionState,
 )
 from audit.models import AuditEntry
@@ -647,3 +649,161 @@ def test_stale_seen_updated_at_is_409(api, app, configuration):
     assert response.status_code == 409 and response.json()["code"] == "stale_version"
     configuration.refresh_from_db()
     assert configuration.consent_text == "First"
+
+
+# ---------------------------------------------------------------- nested input, deep JSON, listing rules
+
+
+def listing_state(listing) -> tuple:
+    """Everything a listing PATCH could change: the row, its links and its videos."""
+    return (ListingVersion.objects.values().get(pk=listing.pk),
+            list(listing.links.values_list("kind", "url", "label")),
+            list(listing.videos.values_list("youtube_id", "description", "position")))
+
+
+REQUIRED = ["This field is required."]
+
+
+# DRF reports a list's errors by index ("0", "1", ...), leaving out the items that are fine.
+@pytest.mark.parametrize("body,errors", [
+    ({"videos": [{"url": "https://evil.example/x"}]},
+     {"videos": {"0": {"youtube_id": REQUIRED, "description": REQUIRED}}}),
+    ({"videos": [{"youtube_id": "dQw4w9WgXcQ"}]}, {"videos": {"0": {"description": REQUIRED}}}),
+    ({"videos": [{"description": "Demo"}]}, {"videos": {"0": {"youtube_id": REQUIRED}}}),
+    ({"videos": [{"youtube_id": "dQw4w9WgXcQ", "description": "Demo"}, {"description": "Two"}]},
+     {"videos": {"1": {"youtube_id": REQUIRED}}}),
+    ({"videos": [{"youtube_id": "short", "description": ""}]},
+     {"videos": {"0": {"youtube_id": ["A YouTube video ID is 11 letters, digits, - or _."],
+                       "description": ["This field may not be blank."]}}}),
+    ({"links": [{"url": "https://acme.example.com/go"}]}, {"links": {"0": {"kind": REQUIRED}}}),
+    ({"links": [{"kind": "support"}]}, {"links": {"0": {"url": REQUIRED}}}),
+    ({"links": [{"kind": "install", "url": "https://acme.example.com/go"}, {"label": "Help"}]},
+     {"links": {"1": {"kind": REQUIRED, "url": REQUIRED}}}),
+])
+def test_nested_objects_are_validated_whole_in_a_partial_update(api, app, listing, body, errors):
+    before = listing_state(listing)
+    response = api.patch(f"/api/v1/apps/{app.pk}/listings/{listing.pk}/", body, format="json")
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert listing_state(listing) == before
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"videos": [None]}, "videos"),
+    ({"videos": ["dQw4w9WgXcQ"]}, "videos"),
+    ({"videos": None}, "videos"),
+    ({"videos": {"youtube_id": "dQw4w9WgXcQ", "description": "Demo"}}, "videos"),
+    ({"links": [[]]}, "links"),
+    ({"links": "https://acme.example.com"}, "links"),
+    ({"key_features": [None]}, "key_features"),
+    ({"install_steps": ["  "]}, "install_steps"),
+    ({"install_steps": {"1": "Click"}}, "install_steps"),
+])
+def test_malformed_nested_input_is_400_never_500(api, app, listing, body, field):
+    before = listing_state(listing)
+    response = api.patch(f"/api/v1/apps/{app.pk}/listings/{listing.pk}/", body, format="json")
+    assert response.status_code == 400
+    assert list(response.json()) == [field], response.json()
+    assert listing_state(listing) == before
+
+
+def test_endpoints_stay_whole_in_a_partial_update(api, app, configuration):
+    response = api.patch(f"/api/v1/apps/{app.pk}/configurations/{configuration.pk}/",
+                         {"endpoints": {"erp_sync": {"url": "ftp://a.example"}}}, format="json")
+    assert response.status_code == 400
+    errors = response.json()["endpoints"]["erp_sync"]
+    assert errors["enabled"] == errors["send_error_emails"] == REQUIRED
+
+
+DEPTH = 3000
+DEEP_BODIES = {
+    "arrays": "[" * DEPTH + "]" * DEPTH,
+    "objects": '{"a":' * DEPTH + "1" + "}" * DEPTH,
+    "in-a-field": '{"header": ' + "[" * DEPTH + "]" * DEPTH + "}",
+}
+
+
+@pytest.mark.parametrize("kind", DEEP_BODIES)
+@pytest.mark.parametrize("method,key", [("post", "listings"), ("patch", "listing"),
+                                        ("post", "configurations"), ("patch", "configuration")])
+def test_too_deeply_nested_json_is_a_parse_error(api, app, listing, configuration, method, key, kind):
+    before = (listing_state(listing), ConfigurationVersion.objects.values().get(pk=configuration.pk),
+              version_counts(app), AuditEntry.objects.count())
+    url = urls(app.pk, listing.pk, configuration.pk)[key]
+    response = getattr(api, method)(url, DEEP_BODIES[kind], content_type="application/json")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["code"] == "parse_error" and set(body) == {"detail", "code"}
+    assert "nested too deeply" in body["detail"]
+    after = (listing_state(listing), ConfigurationVersion.objects.values().get(pk=configuration.pk),
+             version_counts(app), AuditEntry.objects.count())
+    assert after == before
+
+
+@pytest.mark.parametrize("raw", ['{"header": "x"', '{"header": NaN}', b'{"header": "\xff"}'])
+def test_unparsable_json_is_a_parse_error(api, app, listing, raw):
+    response = api.patch(f"/api/v1/apps/{app.pk}/listings/{listing.pk}/", raw,
+                         content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+def test_moderately_nested_json_still_parses(api, app, listing):
+    """The parser refuses only what json cannot read: a 50-deep value is a field error."""
+    body = '{"header": ' + "[" * 50 + "]" * 50 + "}"
+    response = api.patch(f"/api/v1/apps/{app.pk}/listings/{listing.pk}/", body,
+                         content_type="application/json")
+    assert response.status_code == 400
+    assert list(response.json()) == ["header"]
+
+
+def video(n: int) -> dict:
+    return {"youtube_id": f"dQw4w9WgX{n % 100:02d}", "description": f"Video {n}"}
+
+
+@pytest.mark.parametrize("body,field,message", [
+    ({"lowest_price_eur": "-5"}, "lowest_price_eur", "The price cannot be negative."),
+    ({"lowest_price_eur": "-0.01", "is_free": False}, "lowest_price_eur", "cannot be negative"),
+    ({"lowest_price_eur": "100000.01"}, "lowest_price_eur", "at most 100,000.00 EUR"),
+    ({"terms_url": "http://acme.example.com/terms"}, "terms_url", "Use an https:// address"),
+    ({"links": [{"kind": "support", "url": "http://acme.example.com/help"}]}, "links",
+     "Support link: Use an https:// address"),
+    ({"links": [{"kind": "install", "url": "ftp://acme.example.com/x"}]}, "links",
+     "Install link: Use an https:// address"),
+    ({"links": [{"kind": "install", "url": "https://acme.example.com/go", "label": "Free money"}]},
+     "links", "the green button's label is one of"),
+    ({"videos": [video(n) for n in range(6)]}, "videos", "6 videos; at most 5 are allowed."),
+    ({"videos": [video(n) for n in range(500)]}, "videos", "500 videos; at most 5 are allowed."),
+    ({"install_steps": ["Click"] * 21}, "install_steps", "at most 20"),
+    ({"key_features": ["x" * 121]}, "key_features", "at most 120 characters"),
+    ({"requirements": "r" * 2_001}, "requirements", "at most 2,000"),
+    ({"whats_new": "w" * 2_001}, "whats_new", "at most 2,000"),
+])
+def test_the_portals_listing_rules_hold_for_the_api(api, app, listing, body, field, message):
+    ListingLink.objects.create(listing=listing, kind="install", url="https://acme.example.com/go",
+                               label="Install")
+    ListingVideo.objects.create(listing=listing, youtube_id="dQw4w9WgXcQ", description="Demo")
+    before = listing_state(listing)
+    response = api.patch(f"/api/v1/apps/{app.pk}/listings/{listing.pk}/",
+                         {**body, "header": "Changed"}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()) == [field], response.json()
+    assert message in " ".join(response.json()[field])
+    assert listing_state(listing) == before
+    assert not AuditEntry.objects.filter(event_type="listing_version_updated").exists()
+
+
+def test_values_the_portal_accepts_pass_the_api_too(api, app, listing):
+    response = api.patch(f"/api/v1/apps/{app.pk}/listings/{listing.pk}/", {
+        "lowest_price_eur": "0", "terms_url": "http://localhost:8000/terms",
+        "links": [{"kind": "install", "url": "https://acme.example.com/go", "label": "Start free trial"},
+                  {"kind": "support", "url": "https://acme.example.com/help", "label": "Help desk"}],
+        "videos": [video(n) for n in range(5)],
+    }, format="json")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["lowest_price_eur"] == "0.00" and body["terms_url"] == "http://localhost:8000/terms"
+    assert len(body["videos"]) == 5
+    assert {link["kind"]: link["label"] for link in body["links"]} == {
+        "install": "Start free trial", "support": "Help desk"}
