@@ -4,6 +4,7 @@ Look-alike names ("Acme", "Ａｃｍｅ", "acme", "Acme" with a non-breaking spa
 the same name, and a name must not carry characters a reader cannot see.
 """
 
+import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
@@ -87,3 +88,25 @@ def clean_name(value: str, *, validate, empty_message: str, max_length: int | No
     if max_length is not None and len(normalised) > max_length:
         raise ValidationError({field: f"At most {max_length} characters."})
     return normalised
+
+
+# Latin letters that NFKD does not split into a base letter plus accents, spelled as people
+# write them in plain ASCII (Ærø -> Aero, Straße -> Strasse, Łódź -> Lodz).
+_LATIN_SPELLINGS = str.maketrans({
+    "Æ": "AE", "æ": "ae", "Ø": "O", "ø": "o", "Œ": "OE", "œ": "oe", "ß": "ss", "ẞ": "SS",
+    "Þ": "TH", "þ": "th", "Ð": "D", "ð": "d", "Đ": "D", "đ": "d", "Ł": "L", "ł": "l",
+    "Ħ": "H", "ħ": "h", "ı": "i", "Ŧ": "T", "ŧ": "t", "Ŋ": "NG", "ŋ": "ng",
+})
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def seo_slug(value: str, *, fallback: str, max_length: int = 56) -> str:
+    """A name as an SEO name: ASCII lowercase letters and digits in dash-separated words.
+
+    Letters are transliterated first and accents dropped (NFKD), so "Ærø Ølsen AS" becomes
+    "aero-olsen-as"; a name with nothing usable (only emoji, say) gets ``fallback``.
+    """
+    ascii_text = (unicodedata.normalize("NFKD", value.translate(_LATIN_SPELLINGS))
+                  .encode("ascii", "ignore").decode("ascii").lower())
+    slug = _NOT_SLUG.sub("-", ascii_text).strip("-")[:max_length].rstrip("-")
+    return slug or fallback

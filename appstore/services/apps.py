@@ -1,13 +1,12 @@
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.utils.text import slugify
 
 from audit import services as audit
 from tenants.models import Environment
 
 from ..models import App, AppTemplate, ListingVersion, Partner, PartnerMember, validate_app_name
-from ..names import clean_name, name_key
+from ..names import clean_name, name_key, seo_slug
 from ..permissions import require_app_permission, require_partner_permission
 from .configuration import create_initial_configuration
 from .credentials import create_clients
@@ -37,7 +36,7 @@ STAFF_SETTINGS = ("hidden_from_our_apps", "is_custom", "is_beta", "is_featured",
 
 
 def unique_app_seo_name(partner: Partner, name: str, exclude_pk: int | None = None) -> str:
-    base = slugify(name)[:56] or "app"
+    base = seo_slug(name, fallback="app")
     taken = set(App.objects.filter(partner=partner, seo_name__startswith=base)
                 .exclude(pk=exclude_pk).values_list("seo_name", flat=True))
     candidate, n = base, 2

@@ -1,12 +1,11 @@
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.utils.text import slugify
 
 from audit import services as audit
 
 from ..models import Partner, PartnerMember
-from ..names import clean_name, name_key, validate_company_name
+from ..names import clean_name, name_key, seo_slug, validate_company_name
 from ..permissions import require_partner_permission
 from .listings import refresh_search_text
 
@@ -21,7 +20,7 @@ CONTACT_LABELS = {"administrative_contact": "administrative contact",
 
 
 def unique_partner_seo_name(name: str) -> str:
-    base = slugify(name)[:56] or "partner"
+    base = seo_slug(name, fallback="partner")
     candidate, n = base, 2
     while Partner.objects.filter(seo_name=candidate).exists():
         candidate, n = f"{base}-{n}", n + 1

@@ -1,6 +1,7 @@
 """App and company names: look-alike spellings are the same name, hidden characters are refused."""
 
 import importlib
+import re
 import unicodedata
 
 import pytest
@@ -11,7 +12,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from appstore.models import App, Partner, validate_app_name
-from appstore.names import name_key, normalise_name
+from appstore.names import name_key, normalise_name, seo_slug
 from appstore.services import apps as app_services
 from appstore.services import partners as partner_services
 from tests.factories import AppFactory, PartnerFactory, UserFactory
@@ -193,3 +194,35 @@ def test_create_partner_service_normalises_and_refuses():
             partner_services.create_partner(founder=UserFactory(), name=name)
         assert "name" in exc.value.message_dict
     assert Partner.objects.count() == 1
+
+
+# ---------------------------------------------------------------- SEO names
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("Ærø Ølsen AS", "aero-olsen-as"),
+    ("Straße Œuvre Þór Ðiđ Łódź", "strasse-oeuvre-thor-did-lodz"),
+    ("Café Crème & Co.", "cafe-creme-co"),
+    ("Ｆｕｌｌ Ｗｉｄｔｈ", "full-width"),
+    ("snake_case  --  name", "snake-case-name"),
+    ("🚀🎉", "partner"),
+])
+def test_seo_names_transliterate_latin_letters_and_fall_back(name, expected):
+    assert seo_slug(name, fallback="partner") == expected
+    assert re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", expected)
+
+
+def test_a_long_name_is_cut_at_a_word_boundary_without_a_trailing_dash():
+    slug = seo_slug("a" * 55 + " bbb", fallback="app")
+    assert slug == "a" * 55 and len(slug) <= 56
+
+
+def test_new_company_and_app_get_readable_seo_names():
+    founder = UserFactory()
+    partner = partner_services.create_partner(founder=founder, name="Ærø Ølsen AS")
+    assert partner.seo_name == "aero-olsen-as"
+    app = app_services.create_app(actor=founder, partner=partner, name="Kjøkken Æble", template="empty")
+    assert app.seo_name == "kjokken-aeble"
+    first = partner_services.create_partner(founder=UserFactory(), name="🚀🎉")
+    second = partner_services.create_partner(founder=UserFactory(), name="🚀🎉🎉")
+    assert (first.seo_name, second.seo_name) == ("partner", "partner-2")
+    assert reverse("store:partner", args=[partner.seo_name]) == "/apps/aero-olsen-as/"
