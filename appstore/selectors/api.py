@@ -4,7 +4,7 @@ List reads load their relations up front, so a page costs the same number of que
 whatever it holds.
 """
 
-from django.db.models import CharField, F, Prefetch, Q, QuerySet, Value
+from django.db.models import CharField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
 
 from ..models import (
     App,
@@ -83,9 +83,20 @@ def combine_publish_requests(listings: QuerySet, configurations: QuerySet) -> Qu
 
 
 def api_tokens_for(member: PartnerMember) -> QuerySet[PartnerApiToken]:
-    """The tokens a member may see: their own, or all of the partner's with the users permission."""
+    """The tokens a member may see: their own, or all of the partner's with the users permission.
+
+    Each token carries ``creator_is_member`` and ``creator_can_sign_in``: a token works only
+    while its creator is still a member of the partner, with the login flag and an active
+    account (appstore.api.authentication checks the same at each request).
+    """
+    creator_membership = PartnerMember.objects.filter(partner_id=OuterRef("partner_id"),
+                                                      user_id=OuterRef("created_by_id"))
     tokens = (PartnerApiToken.objects.filter(partner_id=member.partner_id)
-              .select_related("created_by", "revoked_by").order_by("-created_at", "-id"))
+              .select_related("partner", "created_by", "revoked_by")
+              .annotate(creator_is_member=Exists(creator_membership),
+                        creator_can_sign_in=Exists(creator_membership.filter(
+                            can_login=True, user__is_active=True)))
+              .order_by("-created_at", "-id"))
     if not member.has("users"):
         tokens = tokens.filter(created_by_id=member.user_id)
     return tokens
@@ -93,4 +104,4 @@ def api_tokens_for(member: PartnerMember) -> QuerySet[PartnerApiToken]:
 
 def api_token_for(member: PartnerMember, pk: int) -> PartnerApiToken:
     """One token the member may see, or PartnerApiToken.DoesNotExist."""
-    return api_tokens_for(member).select_related("partner").get(pk=pk)
+    return api_tokens_for(member).get(pk=pk)

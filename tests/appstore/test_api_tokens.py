@@ -2,10 +2,13 @@
 
 import hashlib
 import logging
+import re
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -261,3 +264,63 @@ def test_another_partners_token_cannot_be_revoked(client, partner_member, other_
 def test_revoke_needs_post(partner_client, partner_member):
     token, _ = create_api_token(actor=partner_member.user, partner=partner_member.partner, name="a")
     assert partner_client.get(f"/portal/api-tokens/{token.pk}/revoke/").status_code == 405
+
+
+def status_cell(html: str, name: str) -> str:
+    """The text of the Status column in the table row of the token called ``name``."""
+    row = next(r for r in html.split("<tr>") if f'<td class="token-name">{name}</td>' in r)
+    cells = row.split("<td")
+    status = cells[-2]  # the cell before Actions
+    return " ".join(re.sub(r"<[^>]+>", " ", status.split(">", 1)[1]).split())
+
+
+def test_tokens_whose_creator_cannot_sign_in_show_as_inactive(client, partner_member):
+    """The page says what the API does: a token works only while its creator may sign in."""
+    partner = partner_member.partner
+    people = {name: PartnerMemberFactory(partner=partner, can_users=False)
+              for name in ("Staying", "Left", "Locked", "Deactivated", "Left revoked")}
+    raw = {name: api_token(member, name=name) for name, member in people.items()}
+    revoke_api_token(actor=partner_member.user,
+                     token=PartnerApiToken.objects.get(name="Left revoked"))
+    people["Left"].delete()
+    people["Left revoked"].delete()
+    people["Locked"].can_login = False
+    people["Locked"].save()
+    people["Deactivated"].user.is_active = False
+    people["Deactivated"].user.save()
+
+    client.force_login(partner_member.user)
+    html = client.get(PAGE).content.decode()
+    assert status_cell(html, "Staying") == "Active"
+    assert status_cell(html, "Left") == "Inactive Its creator is no longer a member."
+    for name in ("Locked", "Deactivated"):
+        assert status_cell(html, name) == (f"Inactive Its creator may no longer sign in to "
+                                           f"{partner.name}.")
+    assert status_cell(html, "Left revoked").startswith("Revoked")
+    # The page agrees with the API.
+    for name in ("Staying", "Left", "Locked", "Deactivated", "Left revoked"):
+        works = bearer(raw[name]).get(APPS_URL).status_code == 200
+        assert works == (status_cell(html, name) == "Active"), name
+    # An inactive token can still be revoked, so it cannot come back if its creator returns.
+    assert 'aria-label="Revoke token Left"' in html
+    assert 'aria-label="Revoke token Left revoked"' not in html
+
+
+def test_token_page_query_count_does_not_grow_with_tokens(client, partner_member,
+                                                         django_assert_num_queries):
+    partner = partner_member.partner
+    api_token(partner_member, name="Own")
+    client.force_login(partner_member.user)
+    with CaptureQueriesContext(connection) as one_token:
+        assert client.get(PAGE).status_code == 200
+    for n in range(6):
+        member = PartnerMemberFactory(partner=partner, can_users=False)
+        api_token(member, name=f"Token {n}")
+        if n % 3 == 0:
+            member.delete()
+        elif n % 3 == 1:
+            member.can_login = False
+            member.save()
+    with django_assert_num_queries(len(one_token)):
+        html = client.get(PAGE).content.decode()
+    assert html.count("Inactive") == 4 and "Token 5" in html
