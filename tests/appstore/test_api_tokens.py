@@ -6,8 +6,10 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -324,3 +326,41 @@ def test_token_page_query_count_does_not_grow_with_tokens(client, partner_member
     with django_assert_num_queries(len(one_token)):
         html = client.get(PAGE).content.decode()
     assert html.count("Inactive") == 4 and "Token 5" in html
+
+
+def test_new_token_reveal_takes_the_focus(partner_client):
+    html = partner_client.post("/portal/api-tokens/new/", {"name": "Build server"}).content.decode()
+    reveal = html.split('id="token-reveal"', 1)[1].split("</section>", 1)[0]
+    assert re.search(r'<button[^>]*data-copy="#new-token"[^>]*autofocus', reveal)
+    assert html.count("autofocus") == 1
+    assert "autofocus" not in partner_client.get(PAGE).content.decode()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_new_token_is_in_view_and_focused_on_a_phone(live_server, partner_member, monkeypatch):
+    """At 390 px the reveal box sat below the fold; the page now scrolls to it and focuses Copy."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM
+
+    session = Client()
+    session.force_login(partner_member.user)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox"])
+        try:
+            context = browser.new_context(viewport={"width": 390, "height": 844})
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": live_server.url,
+                                  "value": session.cookies[settings.SESSION_COOKIE_NAME].value}])
+            page = context.new_page()
+            page.goto(live_server.url + PAGE)
+            page.get_by_label("Token name").fill("Build server")
+            page.get_by_role("button", name="Create token").click()
+            page.wait_for_load_state()
+            box = page.locator("#token-reveal").bounding_box()
+            assert box["y"] >= 0 and box["y"] + box["height"] <= 844, box
+            assert page.evaluate("document.activeElement.dataset.copy") == "#new-token"
+            assert page.evaluate("window.scrollY") > 0
+        finally:
+            browser.close()
