@@ -44,3 +44,8 @@ def listing_of(partner: Partner, app_pk: int, pk: int) -> ListingVersion:
 
 def members_of(partner: Partner) -> QuerySet[PartnerMember]:
     return PartnerMember.objects.filter(partner=partner).select_related("user").order_by("user__email")
+
+
+def membership_owning_app(user, app_id: int) -> PartnerMember | None:
+    """The user's membership (with sign-in) in the partner that owns the app; None for anyone else."""
+    return memberships_of(user).filter(partner__apps__pk=app_id).first()

@@ -4,6 +4,7 @@ may reach (always through the current partner)."""
 from collections.abc import Callable
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -11,11 +12,17 @@ from django.shortcuts import redirect
 
 from ..models import App, PartnerMember
 from ..permissions import require_app_manager
-from ..selectors.partners import app_of, current_membership
+from ..selectors.partners import SESSION_KEY, app_of, current_membership, membership_owning_app
 
 
 def portal_view(permission: str = "read"):
-    """Sign-in required; resolve the current partner and check the member's permission flag."""
+    """Sign-in required; resolve the current partner and check the member's permission flag.
+
+    A page of an app (``app_id`` in the URL) that belongs to another partner the user works in
+    switches the current partner to that one and is shown there, with a message; for anyone
+    else it stays a 404. The owner is looked up only when the page was refused, so ordinary
+    requests cost no extra query.
+    """
 
     def decorator(view):
         @login_required
@@ -24,12 +31,38 @@ def portal_view(permission: str = "read"):
             member = current_membership(request)
             if member is None:
                 return redirect("portal:home")
+            try:
+                require(member, permission)
+                return view(request, member, *args, **kwargs)
+            except (Http404, PermissionDenied):
+                owner = _other_partner_owning(request, member, kwargs.get("app_id"))
+                if owner is None:
+                    raise
+            member = switch_partner_to(request, owner)
             require(member, permission)
             return view(request, member, *args, **kwargs)
 
         return wrapper
 
     return decorator
+
+
+def _other_partner_owning(request: HttpRequest, member: PartnerMember, app_id) -> PartnerMember | None:
+    """The user's membership in the partner owning the app, when that is not the current one."""
+    if app_id is None:
+        return None
+    owner = membership_owning_app(request.user, app_id)
+    return owner if owner is not None and owner.partner_id != member.partner_id else None
+
+
+def switch_partner_to(request: HttpRequest, member: PartnerMember) -> PartnerMember:
+    """Make ``member``'s partner the current one for this request and the session."""
+    request.session[SESSION_KEY] = member.partner_id
+    for cached in ("_current_membership", "_memberships"):
+        request.__dict__.pop(cached, None)
+    member = current_membership(request)  # also refreshes the memberships the services check
+    messages.info(request, f"Switched to {member.partner.name}, the company this page belongs to.")
+    return member
 
 
 def require(member: PartnerMember, permission: str) -> None:
