@@ -212,6 +212,9 @@ if SITE_URL.startswith("https://"):
 # The store shows listings published to this environment.
 STORE_ENVIRONMENT = os.environ.get("STORE_ENVIRONMENT", "online")
 
+# Local development only: sod integration endpoints may use http:// and localhost / private addresses.
+ALLOW_PRIVATE_PARTNER_URLS = env_bool("ALLOW_PRIVATE_PARTNER_URLS", False)
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
