@@ -46,6 +46,7 @@ def members_of(partner: Partner) -> QuerySet[PartnerMember]:
     return PartnerMember.objects.filter(partner=partner).select_related("user").order_by("user__email")
 
 
-def membership_owning_app(user, app_id: int) -> PartnerMember | None:
-    """The user's membership (with sign-in) in the partner that owns the app; None for anyone else."""
-    return memberships_of(user).filter(partner__apps__pk=app_id).first()
+def membership_owning(user, *, related: str, pk: int) -> PartnerMember | None:
+    """The user's membership (with sign-in) in the partner owning row ``pk`` of the partner's
+    ``related`` set ("apps", "profile_versions"); None for anyone else."""
+    return memberships_of(user).filter(**{f"partner__{related}__pk": pk}).first()

@@ -12,16 +12,16 @@ from django.shortcuts import redirect
 
 from ..models import App, PartnerMember
 from ..permissions import require_app_manager
-from ..selectors.partners import SESSION_KEY, app_of, current_membership, membership_owning_app
+from ..selectors.partners import SESSION_KEY, app_of, current_membership, membership_owning
 
 
 def portal_view(permission: str = "read"):
     """Sign-in required; resolve the current partner and check the member's permission flag.
 
-    A page of an app (``app_id`` in the URL) that belongs to another partner the user works in
-    switches the current partner to that one and is shown there, with a message; for anyone
-    else it stays a 404. The owner is looked up only when the page was refused, so ordinary
-    requests cost no extra query.
+    A page of an app (``app_id`` in the URL) or of a profile version that belongs to another
+    partner the user works in switches the current partner to that one and is shown there,
+    with a message; for anyone else it stays a 404. The owner is looked up only when the page
+    was refused, so ordinary requests cost no extra query.
     """
 
     def decorator(view):
@@ -35,7 +35,7 @@ def portal_view(permission: str = "read"):
                 require(member, permission)
                 return view(request, member, *args, **kwargs)
             except (Http404, PermissionDenied):
-                owner = _other_partner_owning(request, member, kwargs.get("app_id"))
+                owner = _other_partner_owning(request, member, kwargs)
                 if owner is None:
                     raise
             member = switch_partner_to(request, owner)
@@ -47,11 +47,25 @@ def portal_view(permission: str = "read"):
     return decorator
 
 
-def _other_partner_owning(request: HttpRequest, member: PartnerMember, app_id) -> PartnerMember | None:
-    """The user's membership in the partner owning the app, when that is not the current one."""
-    if app_id is None:
-        return None
-    owner = membership_owning_app(request.user, app_id)
+# Portal pages of a partner's own objects addressed by pk alone (no app_id): the partner's
+# related set each pk belongs to. E-mails link to these too (profile reviews).
+OWNED_BY_PK = {
+    "portal:profile": "profile_versions", "portal:profile_logo": "profile_versions",
+    "portal:profile_request": "profile_versions", "portal:profile_withdraw": "profile_versions",
+    "portal:profile_changes": "profile_versions",
+}
+
+
+def _other_partner_owning(request: HttpRequest, member: PartnerMember, kwargs: dict) -> PartnerMember | None:
+    """The user's membership in the partner owning the page's object, when that is not the current one."""
+    if "app_id" in kwargs:
+        related, pk = "apps", kwargs["app_id"]
+    else:
+        match = request.resolver_match
+        related, pk = OWNED_BY_PK.get(match.view_name if match else ""), kwargs.get("pk")
+        if related is None or pk is None:
+            return None
+    owner = membership_owning(request.user, related=related, pk=pk)
     return owner if owner is not None and owner.partner_id != member.partner_id else None
 
 

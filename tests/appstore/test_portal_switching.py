@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from appstore.models import ClientSecret, PartnerMember
 from appstore.selectors.partners import SESSION_KEY
+from appstore.services import profile as profile_services
 from audit.models import AuditEntry
 from tests.factories import AppFactory, ListingFactory, PartnerFactory, PartnerMemberFactory
 
@@ -134,3 +135,27 @@ def test_a_missing_object_of_the_current_company_is_a_plain_404(client, two_comp
     assert response.status_code == 404 and client.session[SESSION_KEY] == world["alpha"].pk
     assert client.get(reverse("portal:app", args=[987654])).status_code == 404
     assert client.session[SESSION_KEY] == world["alpha"].pk
+
+
+def test_a_profile_version_link_of_the_other_company_switches_too(client, two_companies):
+    world = two_companies
+    version = profile_services.create_profile_version(actor=world["user"], partner=world["beta"])
+    signed_in(client, world["user"], current=world["alpha"])
+
+    response = client.get(reverse("portal:profile", args=[version.pk]))
+
+    assert response.status_code == 200
+    assert client.session[SESSION_KEY] == world["beta"].pk
+    assert "Switched to Beta Builders" in response.content.decode()
+    outsider = PartnerMemberFactory(partner=world["alpha"])
+    signed_in(client, outsider.user)
+    assert client.get(reverse("portal:profile", args=[version.pk])).status_code == 404
+
+
+def test_other_pages_addressed_by_pk_never_switch(client, two_companies):
+    world = two_companies
+    signed_in(client, world["user"], current=world["alpha"])
+
+    response = client.get(reverse("portal:member", args=[world["in_beta"].pk]))
+
+    assert response.status_code == 404 and client.session[SESSION_KEY] == world["alpha"].pk
