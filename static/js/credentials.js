@@ -1,6 +1,16 @@
 // Credentials page: copy buttons and key downloads. The page works without it (select and copy by hand;
 // the download links carry their content as data: addresses).
 document.addEventListener("DOMContentLoaded", () => {
+  // A secret or private key shown once: bring its whole box into view, heading first, with the
+  // focus on its Copy button (autofocus does that much without this script, but may leave the
+  // heading above the fold on a phone).
+  const reveal = document.querySelector(".reveal-box");
+  if (reveal) {
+    const copy = reveal.querySelector("[data-copy-field]");
+    if (copy) copy.focus({ preventScroll: true });
+    reveal.scrollIntoView({ block: "start" });
+  }
+
   const textOf = (el) => ("value" in el && el.tagName !== "BUTTON" ? el.value : el.textContent).trim();
 
   document.querySelectorAll("[data-copy-field]").forEach((btn) => {

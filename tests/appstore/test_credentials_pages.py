@@ -301,6 +301,18 @@ def test_an_implausible_rsa_xml_key_is_refused_on_its_field(partner_client, app)
     assert not ClientCertificate.objects.exists()
 
 
+def test_only_a_revealed_secret_or_key_takes_the_focus(partner_client, app):
+    page = partner_client.get(url("credentials", app, "sod")).content.decode()
+    assert "autofocus" not in page and "js/credentials.js" in page
+    secret = partner_client.post(url("secret_create", app, "sod")).content.decode()
+    assert secret.count("autofocus") == 1
+    assert re.search(r'<button[^>]*data-copy-field="new-secret"[^>]*autofocus', secret)
+    key = partner_client.post(url("certificate_generate", app, "sod"), {
+        "generate-expires_at": future_date(), "generate-key_bits": "2048"}).content.decode()
+    assert key.count("autofocus") == 1
+    assert re.search(r'<button[^>]*data-copy-field="private-key-pem"[^>]*autofocus', key)
+
+
 def test_second_certificate_is_refused(partner_client, app):
     form = {"generate-description": "", "generate-expires_at": future_date(), "generate-key_bits": "2048"}
     partner_client.post(url("certificate_generate", app, "sod"), form)
