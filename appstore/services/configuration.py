@@ -60,6 +60,7 @@ MAX_ENTRIES_PER_LIST = 100
 MAX_CONSENT_LENGTH = 4000
 MAX_CUSTOM_CLAIMS = 50
 MAX_CUSTOM_CLAIM_VALUE = 500
+MAX_NAMES_PER_LIST = 100
 NAME_TOKEN = re.compile(r"^[A-Za-z][A-Za-z0-9_.:/-]{0,99}$")
 CUSTOMER_NAME_MAX = App._meta.get_field("customer_name").max_length
 
@@ -74,6 +75,9 @@ LOCKED_PUBLISHED = "This version is locked: it is published. Open a new version 
 STALE_FORM_MESSAGE = "This version changed since you opened it; reload the page."
 STALE_FORM_CODE = "stale_version"
 STALE_REVIEW_MESSAGE = "This version changed after you opened it; review it again."
+LOCKED_CODE = "locked"
+LABEL_TAKEN_CODE = "label_taken"
+shown = urlrules.shown
 
 
 # ---------------------------------------------------------------- reading helpers
@@ -161,16 +165,21 @@ def _clean_url_lists(field: str, value, *, native: bool) -> tuple[dict, list[str
     cleaned, errors = {}, []
     for scope, entries in value.items():
         if scope not in UrlScope.values:
-            errors.append(f"Unknown scope {scope!r}; use one of {', '.join(UrlScope.values)}.")
+            errors.append(f"Unknown scope \"{shown(str(scope), 20)}\"; "
+                          f"use one of {', '.join(UrlScope.values)}.")
             continue
         if not isinstance(entries, list | tuple) or not all(isinstance(e, str) for e in entries):
             errors.append(f"{scope_label(scope)}: a list of lines is expected.")
             continue
         lines = list(dict.fromkeys(e.strip() for e in entries if e.strip()))
         if len(lines) > MAX_ENTRIES_PER_LIST:
-            errors.append(f"{scope_label(scope)}: at most {MAX_ENTRIES_PER_LIST} entries.")
-        errors += [f"{scope_label(scope)}: {problem}" for problem in urlrules.check_entries(
-            lines, kind=URL_FIELDS[field], scope=scope, native=native)]
+            # Counted before any line is checked: a huge list costs nothing and says one thing.
+            errors.append(f"{scope_label(scope)}: at most {MAX_ENTRIES_PER_LIST} entries; "
+                          f"this list has {len(lines):,}.")
+            continue
+        problems = urlrules.check_entries(lines, kind=URL_FIELDS[field], scope=scope, native=native)
+        errors += [f"{scope_label(scope)}: {problem}" for problem in problems]
+        lines = list(dict.fromkeys(urlrules.normalise_entry(line) for line in lines))
         if lines:
             cleaned[scope] = lines
     return {scope: cleaned[scope] for scope in UrlScope.values if scope in cleaned}, errors
@@ -182,7 +191,7 @@ def _clean_endpoints(value, *, environment: str) -> tuple[dict, list[str]]:
     cleaned, errors = {}, []
     for kind, entry in value.items():
         if kind not in EndpointKind.values:
-            errors.append(f"Unknown endpoint {kind!r}.")
+            errors.append(f"Unknown endpoint \"{shown(str(kind), 30)}\".")
             continue
         label = EndpointKind(kind).label
         entry = entry if isinstance(entry, dict) else {}
@@ -199,20 +208,27 @@ def _clean_names(field: str, value) -> tuple[list[str], list[str]]:
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         return [], [f"{field.replace('_', ' ').capitalize()} must be a list of names."]
     names = list(dict.fromkeys(v.strip() for v in value if v.strip()))
+    if len(names) > MAX_NAMES_PER_LIST:
+        return names, [f"At most {MAX_NAMES_PER_LIST} names; this list has {len(names):,}."]
     bad = [name for name in names if not NAME_TOKEN.match(name)]
     if bad:
-        return names, [f"Not a valid name: {', '.join(bad[:5])} (letters, digits, . _ : / -)."]
+        listed = ", ".join(shown(name, 40) for name in bad[:5]) + (f" and {len(bad) - 5} more"
+                                                                   if len(bad) > 5 else "")
+        return names, [f"Not a valid name: {listed} (a letter, then letters, digits, . _ : / -; "
+                       "at most 100 characters)."]
     return names, []
 
 
 def _clean_custom_claims(value) -> tuple[dict, list[str]]:
     if not isinstance(value, dict):
         return {}, ["Custom claims must map a claim name to a value."]
+    if len(value) > MAX_CUSTOM_CLAIMS:
+        return {}, [f"At most {MAX_CUSTOM_CLAIMS} custom claims; there are {len(value):,}."]
     cleaned, errors = {}, []
     for name, claim in value.items():
         name = str(name).strip()
         if not NAME_TOKEN.match(name):
-            errors.append(f"Not a valid claim name: {name!r}.")
+            errors.append(f"Not a valid claim name: \"{shown(name, 40)}\".")
         elif not isinstance(claim, str) or len(claim) > MAX_CUSTOM_CLAIM_VALUE:
             errors.append(f"{name}: the value must be text of at most {MAX_CUSTOM_CLAIM_VALUE} characters.")
         else:
@@ -220,6 +236,33 @@ def _clean_custom_claims(value) -> tuple[dict, list[str]]:
     if len(cleaned) > MAX_CUSTOM_CLAIMS:
         errors.append(f"At most {MAX_CUSTOM_CLAIMS} custom claims.")
     return cleaned, errors
+
+
+def _same_label(version: ConfigurationVersion, label: str):
+    """The app's other versions in the version's environment that carry ``label``."""
+    return (ConfigurationVersion.objects.filter(app_id=version.app_id, environment_id=version.environment_id,
+                                                label__iexact=label)
+            .exclude(pk=version.pk).order_by("-created_at", "-id"))
+
+
+def _free_label(version: ConfigurationVersion, label: str, *, avoid: str = "") -> str:
+    """``label``, or the next number after it that no other version in the environment uses."""
+    for _ in range(1000):
+        if label != avoid and not _same_label(version, label).exists():
+            return label
+        label = next_label(label)
+    return label
+
+
+def _label_problems(version: ConfigurationVersion, label: str) -> list[str]:
+    """A label names one version per app and environment (SPEC §4: reviewers and the change log use it)."""
+    existing = _same_label(version, label).first()
+    if existing is None:
+        return []
+    env = version.environment.code
+    return [f"Version {existing.label} for {env} already exists "
+            f"({existing.get_state_display().lower()}, opened {existing.created_at:%Y-%m-%d}); "
+            f"choose another label, such as {_free_label(version, next_label(label), avoid=version.label)}."]
 
 
 def clean_fields(version: ConfigurationVersion, fields: dict) -> dict:
@@ -234,6 +277,8 @@ def clean_fields(version: ConfigurationVersion, fields: dict) -> dict:
                 problems.append("Enter a version label, for example 1.1.")
             elif len(value) > MAX_LABEL_LENGTH:
                 problems.append(f"A version label has at most {MAX_LABEL_LENGTH} characters.")
+            elif value != version.label or version.pk is None:
+                problems += _label_problems(version, value)
         elif field in URL_FIELDS:
             value, problems = _clean_url_lists(field, value, native=native)
         elif field == "endpoints":
@@ -266,14 +311,14 @@ def _environment(environment) -> Environment:
     try:
         return Environment.objects.get(code=environment)
     except Environment.DoesNotExist as exc:
-        raise ValidationError(f"Unknown environment {environment!r}.") from exc
+        raise ValidationError(f"Unknown environment \"{shown(str(environment), 20)}\".") from exc
 
 
 def _require_editable(version: ConfigurationVersion) -> None:
     if version.state == VersionState.PENDING:
-        raise ValidationError(LOCKED_PENDING, code="locked")
+        raise ValidationError(LOCKED_PENDING, code=LOCKED_CODE)
     if not version.is_editable:
-        raise ValidationError(LOCKED_PUBLISHED, code="locked")
+        raise ValidationError(LOCKED_PUBLISHED, code=LOCKED_CODE)
 
 
 def _lock(version: ConfigurationVersion) -> ConfigurationVersion:
@@ -297,12 +342,19 @@ def create_initial_configuration(*, actor, app: App, defaults: dict, redirect_ur
     A local http:// redirect address is accepted here because 1.0 is for sod; it is kept in
     the sod list, so copies for stage and online do not inherit it.
     """
-    errors = urlrules.check_entries(redirect_urls, kind=urlrules.REDIRECT, scope=DIRECT_ENVIRONMENT,
-                                    native=app.is_native)
+    errors: dict[str, list[str]] = {}
+    if len(redirect_urls) > MAX_ENTRIES_PER_LIST:
+        errors["redirect_urls"] = [f"At most {MAX_ENTRIES_PER_LIST} redirect URLs."]
+    elif problems := urlrules.check_entries(redirect_urls, kind=urlrules.REDIRECT, scope=DIRECT_ENVIRONMENT,
+                                            native=app.is_native):
+        errors["redirect_urls"] = problems
+    for field, url in (("erp_endpoint_url", erp_endpoint_url), ("quote_endpoint_url", quote_endpoint_url)):
+        if url and (problem := urlrules.check_endpoint_url(url, environment=DIRECT_ENVIRONMENT)):
+            errors[field] = [problem]
     if errors:
-        raise ValidationError({"redirect_urls": errors})
+        raise ValidationError(errors)
     redirects: dict[str, list[str]] = {}
-    for entry in redirect_urls:
+    for entry in dict.fromkeys(urlrules.normalise_entry(entry) for entry in redirect_urls):
         scope = UrlScope.SOD if urlrules.sod_only(entry, native=app.is_native) else UrlScope.ALL
         redirects.setdefault(str(scope), []).append(entry)
     endpoints = {}
@@ -341,8 +393,11 @@ def create_configuration_version(*, actor, app: App, environment, label: str = "
             f"({open_version.get_state_display().lower()}); finish or withdraw it first.",
             code="open_version")
     source = app.configuration_versions.order_by("-created_at", "-id").first()
-    label = (label or "").strip() or (next_label(source.label) if source else "1.0")
-    draft = ConfigurationVersion(app=app, environment=env, created_by=actor, label=label)
+    chosen = (label or "").strip()
+    draft = ConfigurationVersion(app=app, environment=env, created_by=actor,
+                                 label=chosen or (next_label(source.label) if source else "1.0"))
+    if not chosen:
+        draft.label = _free_label(draft, draft.label)
     if source is not None:
         for field in CONTENT_FIELDS:
             if field != "label":
@@ -389,6 +444,9 @@ def update_configuration_version(*, actor, version: ConfigurationVersion, seen_u
         require_app_permission(user=actor, app=version.app, permission="configuration")
     locked = _lock(version)
     _require_editable(locked)
+    if str(fields.get("label", locked.label) or "").strip() != locked.label:
+        # Two versions relabelled at once cannot both take the same free label.
+        App.objects.select_for_update(of=("self",)).filter(pk=locked.app_id).first()
     seen = _parse_seen(seen_updated_at)
     if seen is not None and seen != locked.updated_at:
         raise ValidationError(STALE_FORM_MESSAGE, code=STALE_FORM_CODE)

@@ -24,6 +24,10 @@ from .configuration import (
     configuration_fingerprint,
 )
 
+# The longest reason a reviewer may give; it is e-mailed and shown in the portal.
+MAX_REASON_LENGTH = 5000
+REASON_TOO_LONG = "A reason may have at most {limit:,} characters; this one has {length:,}. Shorten it."
+
 
 def _approve_certificates(app: App, environment: Environment, now) -> int:
     """Keys added for stage / online become active with the next approved configuration."""
@@ -99,6 +103,9 @@ def reject_configuration(*, actor, version: ConfigurationVersion, reason: str,
     require_app_manager(user=actor)
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the version is rejected; the partner sees it."})
+    if len(reason.strip()) > MAX_REASON_LENGTH:
+        raise ValidationError({"reason": REASON_TOO_LONG.format(limit=MAX_REASON_LENGTH,
+                                                                length=len(reason.strip()))})
     version = _lock_pending(version, verb="rejected", seen_fingerprint=seen_fingerprint)
     version.state = VersionState.REJECTED
     version.reviewed_by = actor

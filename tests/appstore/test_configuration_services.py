@@ -523,3 +523,146 @@ def test_wizard_keeps_local_http_redirects_for_sod_only(partner_client, partner_
     copy = services.create_configuration_version(actor=partner_member.user, app=version.app,
                                                  environment="online")
     assert copy.urls_for("redirect_urls", "online") == ["https://app.example.com/cb"]
+
+
+# ---------------------------------------------------------------- what saving refuses and how it stores
+
+def test_a_huge_url_list_is_refused_by_its_count_before_any_entry_is_checked(app, user, monkeypatch):
+    from appstore import urlrules
+
+    draft = ConfigurationFactory(app=app)
+    before = services.snapshot(draft)
+    checked = []
+    real_check = urlrules.check_entries
+    monkeypatch.setattr(urlrules, "check_entries", lambda lines, **kw: checked.append(len(lines))
+                        or real_check(lines, **kw))
+    with pytest.raises(ValidationError) as refused:
+        services.update_configuration_version(
+            actor=user, version=draft, redirect_urls={"all": [f"javascript:{n}" for n in range(9000)]})
+    assert refused.value.message_dict == {
+        "redirect_urls": ["All environments: at most 100 entries; this list has 9,000."]}
+    assert checked == []
+    draft.refresh_from_db()
+    assert services.snapshot(draft) == before
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("api_endpoints", ["W" + "!" * 100_000]),
+    ("agents", ["x" * 100_000, "y" * 100_000]),
+    ("claims", [f"bad name {n}" for n in range(20)]),
+    ("custom_claims", {"x" * 100_000: "v"}),
+])
+def test_staff_setting_errors_never_repeat_a_long_value(app, app_manager, field, value):
+    draft = ConfigurationFactory(app=app)
+    with pytest.raises(ValidationError) as refused:
+        services.update_configuration_version(actor=app_manager, version=draft, **{field: value})
+    message = " ".join(refused.value.message_dict[field])
+    assert len(message) < 400
+
+
+def test_staff_name_lists_are_counted_first(app, app_manager):
+    draft = ConfigurationFactory(app=app)
+    with pytest.raises(ValidationError) as refused:
+        services.update_configuration_version(actor=app_manager, version=draft,
+                                              agents=[f"Agent{n}" for n in range(5000)])
+    assert refused.value.message_dict == {"agents": ["At most 100 names; this list has 5,000."]}
+
+
+def test_exact_urls_are_stored_with_lower_case_scheme_and_host(app, user):
+    draft = ConfigurationFactory(app=app)
+    services.update_configuration_version(
+        actor=user, version=draft,
+        redirect_urls={"all": ["HTTPS://App.Example.com/CB", "https://app.example.com/CB"],
+                       "sod": [r"^https://App\.example\.com/X$"]},
+        cors_origins={"online": ["HTTPS://Shop.Example.com:8443"]})
+    draft.refresh_from_db()
+    assert draft.redirect_urls == {"all": ["https://app.example.com/CB"],
+                                   "sod": [r"^https://App\.example\.com/X$"]}
+    assert draft.cors_origins == {"online": ["https://shop.example.com:8443"]}
+
+
+@pytest.mark.parametrize("url", ["https://169.254.169.254/latest/meta-data/", "https://10.0.0.1/x",
+                                 "http://localhost:8000", "https://[::1]/", "https://0x7f000001/"])
+@pytest.mark.parametrize("env", ["sod", "stage"])
+def test_endpoints_may_not_point_inside(app, user, url, env):
+    draft = ConfigurationFactory(app=app, environment=environment(env), label="2.0")
+    before = services.snapshot(draft)
+    with pytest.raises(ValidationError) as refused:
+        services.update_configuration_version(actor=user, version=draft, endpoints={
+            "erp_sync": {"url": url, "enabled": True, "send_error_emails": False}})
+    assert refused.value.message_dict["endpoints"][0].startswith("ERP sync endpoint URL: ")
+    draft.refresh_from_db()
+    assert services.snapshot(draft) == before
+
+
+def test_local_endpoints_in_sod_when_the_setting_allows(app, user, settings):
+    settings.ALLOW_PRIVATE_PARTNER_URLS = True
+    sod = ConfigurationFactory(app=app, environment=environment("sod"), label="2.0")
+    services.update_configuration_version(actor=user, version=sod, endpoints={
+        "erp_sync": {"url": "http://localhost:8000/erp", "enabled": True, "send_error_emails": False}})
+    sod.refresh_from_db()
+    assert sod.endpoints["erp_sync"]["url"] == "http://localhost:8000/erp"
+    stage = ConfigurationFactory(app=app, label="2.0")
+    with pytest.raises(ValidationError):
+        services.update_configuration_version(actor=user, version=stage, endpoints={
+            "erp_sync": {"url": "http://localhost:8000/erp", "enabled": True, "send_error_emails": False}})
+
+
+def test_wizard_refuses_internal_endpoint_addresses(partner_client):
+    response = partner_client.post("/portal/apps/new/", {
+        "template": "erp", "is_custom": "standard", "name": "Internal ERP",
+        "erp_endpoint_url": "http://localhost:8000/erp", "quote_endpoint_url": "https://10.0.0.1/quote"})
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert "Use https://" in errors["erp_endpoint_url"][0]
+    assert "private network" in errors["quote_endpoint_url"][0]
+    assert not ConfigurationVersion.objects.filter(app__name="Internal ERP").exists()
+
+
+# ---------------------------------------------------------------- labels
+
+def test_a_label_names_one_version_per_app_and_environment(app, user):
+    live = sod_live(app)  # 1.0 in sod
+    with pytest.raises(ValidationError) as refused:
+        services.create_configuration_version(actor=user, app=app, environment="sod", label="1.0")
+    message = refused.value.message_dict["label"][0]
+    assert message.startswith("Version 1.0 for sod already exists (published, opened ")
+    assert app.configuration_versions.count() == 1
+    # the same label in another environment is fine
+    stage = services.create_configuration_version(actor=user, app=app, environment="stage", label="1.0")
+    assert stage.label == "1.0"
+    draft = services.create_configuration_version(actor=user, app=app, environment="sod")
+    assert draft.label == "1.1"
+    with pytest.raises(ValidationError) as relabel:
+        services.update_configuration_version(actor=user, version=draft, label=" 1.0 ")
+    assert "Version 1.0 for sod already exists" in relabel.value.message_dict["label"][0]
+    draft.refresh_from_db()
+    assert draft.label == "1.1" and live.label == "1.0"
+
+
+def test_an_automatic_label_skips_taken_ones(app, user):
+    ConfigurationFactory(app=app, environment=environment("sod"), label="1.1", state=VersionState.PUBLISHED,
+                         published_at=timezone.now(), superseded_at=timezone.now(),
+                         created_at=timezone.now() - timedelta(days=2))
+    ConfigurationFactory(app=app, environment=environment("online"), label="1.0",
+                         state=VersionState.PUBLISHED, published_at=timezone.now())
+    draft = services.create_configuration_version(actor=user, app=app, environment="sod")
+    assert draft.label == "1.2"  # 1.1 (next after the latest, 1.0) is taken in sod
+
+
+def test_saving_other_fields_keeps_an_old_duplicate_label(app, user):
+    ConfigurationFactory(app=app, label="1.1", state=VersionState.PUBLISHED, published_at=timezone.now())
+    draft = ConfigurationFactory(app=app, label="1.1")  # from before labels were unique
+    services.update_configuration_version(actor=user, version=draft, label="1.1", consent_text="Changed")
+    draft.refresh_from_db()
+    assert draft.consent_text == "Changed"
+
+
+def test_reject_reason_is_capped(app, app_manager):
+    pending = ConfigurationFactory(app=app, state=VersionState.PENDING, submitted_at=timezone.now())
+    with pytest.raises(ValidationError) as refused:
+        review_services.reject_configuration(actor=app_manager, version=pending, reason="x" * 5001)
+    assert refused.value.message_dict == {"reason": [
+        "A reason may have at most 5,000 characters; this one has 5,001. Shorten it."]}
+    pending.refresh_from_db()
+    assert pending.state == VersionState.PENDING and pending.review_reason == ""
