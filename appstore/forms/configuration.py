@@ -1,7 +1,8 @@
 """Forms of the configuration editor (partner), the staff-only settings and the custom app's customer."""
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.forms.utils import ErrorDict
 
 from tenants.models import context_identifier_validator
 
@@ -10,6 +11,7 @@ from ..models import AuthorizationLevel, ConfigurationVersion, EndpointKind, Url
 from ..services.configuration import (
     CUSTOMER_NAME_MAX,
     MAX_CONSENT_LENGTH,
+    MAX_CUSTOM_CLAIMS,
     MAX_ENTRIES_PER_LIST,
     MAX_LABEL_LENGTH,
     URL_FIELD_LABELS,
@@ -42,7 +44,21 @@ def seen_value(version: ConfigurationVersion) -> str:
     return version.updated_at.isoformat() if version.updated_at else ""
 
 
-class ConfigurationForm(forms.Form):
+class EditorFormMixin:
+    """What the editor pages ask of a form beyond Django's."""
+
+    def has_field_errors(self) -> bool:
+        """True when a field is wrong (the "correct these fields" summary); a refusal that concerns
+        the whole version, such as a stale or locked one, is not about a field."""
+        return any(name != NON_FIELD_ERRORS for name in self.errors)
+
+    def suppress_errors(self) -> None:
+        """Show posted values without judging them (they are shown to be copied, not saved)."""
+        self._errors = ErrorDict()
+        self.cleaned_data = {}
+
+
+class ConfigurationForm(EditorFormMixin, forms.Form):
     """Every partner field of one configuration version; one text box per URL list and scope."""
 
     label = forms.CharField(label="Version label", max_length=MAX_LABEL_LENGTH,
@@ -54,7 +70,10 @@ class ConfigurationForm(forms.Form):
                   "Required for stage and online.")
     seen_updated_at = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, version: ConfigurationVersion, readonly: bool = False, **kwargs) -> None:
+    def __init__(self, *args, version: ConfigurationVersion, readonly: bool = False, locked: bool = False,
+                 **kwargs) -> None:
+        """``readonly``: the stored values, disabled. ``locked``: what was posted, shown read-only so
+        it can be copied (the version was locked after the page was opened)."""
         if not args and "data" not in kwargs:
             kwargs.setdefault("initial", self.initial_from(version))
         super().__init__(*args, **kwargs)
@@ -73,7 +92,7 @@ class ConfigurationForm(forms.Form):
             self.fields[endpoint_field_name(kind, "url")] = forms.CharField(
                 label=f"{kind.label} URL", required=False, max_length=urlrules.MAX_URL_LENGTH,
                 widget=forms.URLInput(attrs={"spellcheck": "false", "autocapitalize": "off"}),
-                help_text="https:// (http://localhost or 127.0.0.1 only in sod)."
+                help_text="https:// to the public host name of your service."
                 + (" Required for standard apps in stage and online."
                    if kind == EndpointKind.STATE_CHANGE else ""))
             self.fields[endpoint_field_name(kind, "enabled")] = forms.BooleanField(
@@ -83,6 +102,12 @@ class ConfigurationForm(forms.Form):
         if readonly:
             for field in self.fields.values():
                 field.disabled = True
+        elif locked:
+            for field in self.fields.values():
+                if isinstance(field.widget, forms.CheckboxInput):
+                    field.widget.attrs["disabled"] = True
+                else:
+                    field.widget.attrs["readonly"] = True
 
     @staticmethod
     def initial_from(version: ConfigurationVersion) -> dict:
@@ -106,9 +131,13 @@ class ConfigurationForm(forms.Form):
                 if name in self.errors:
                     continue
                 lines = list(dict.fromkeys(split_lines(data.get(name, ""))))
-                errors = urlrules.check_entries(lines, kind=kind, scope=scope, native=self.native)
                 if len(lines) > MAX_ENTRIES_PER_LIST:
-                    errors.insert(0, f"At most {MAX_ENTRIES_PER_LIST} lines.")
+                    # Counted before any line is checked: one message, however long the box.
+                    self.add_error(name, f"At most {MAX_ENTRIES_PER_LIST} lines; this box has "
+                                         f"{len(lines):,}. Use a pattern (a line starting with ^) "
+                                         "for many similar addresses.")
+                    continue
+                errors = urlrules.check_entries(lines, kind=kind, scope=scope, native=self.native)
                 if errors:
                     self.add_error(name, errors)
                 else:
@@ -154,7 +183,7 @@ class ConfigurationForm(forms.Form):
                  self[endpoint_field_name(kind, "send_error_emails")]) for kind in EndpointKind]
 
 
-class StaffSettingsForm(forms.Form):
+class StaffSettingsForm(EditorFormMixin, forms.Form):
     """The staff-only advanced settings of a draft version."""
 
     api_endpoints = forms.CharField(label="API endpoints", required=False,
@@ -190,10 +219,14 @@ class StaffSettingsForm(forms.Form):
 
     def clean_custom_claims(self) -> dict[str, str]:
         claims, bad = {}, []
-        for number, line in enumerate(split_lines(self.cleaned_data["custom_claims"]), start=1):
+        lines = split_lines(self.cleaned_data["custom_claims"])
+        if len(lines) > MAX_CUSTOM_CLAIMS:
+            raise ValidationError(f"At most {MAX_CUSTOM_CLAIMS} custom claims; there are "
+                                  f"{len(lines):,} lines.")
+        for number, line in enumerate(lines, start=1):
             name, sep, value = line.partition("=")
             if not sep or not name.strip():
-                bad.append(f"Line {number} ({line}): write name = value.")
+                bad.append(f"Line {number} ({urlrules.shown(line, 40)}): write name = value.")
             else:
                 claims[name.strip()] = value.strip()
         if bad:

@@ -15,7 +15,7 @@ from tenants.models import Environment
 
 from .. import urlrules
 from ..forms import apply_service_errors
-from ..forms.configuration import SEEN_FIELD, ConfigurationForm, CustomerForm, StaffSettingsForm
+from ..forms.configuration import SEEN_FIELD, ConfigurationForm, CustomerForm, StaffSettingsForm, seen_value
 from ..models import App, ConfigurationVersion, PartnerMember, VersionState
 from ..selectors import configuration as selectors
 from ..services import configuration as services
@@ -43,6 +43,30 @@ def asks_for_customer(app: App) -> bool:
 
 def is_stale(exc: ValidationError) -> bool:
     return getattr(exc, "code", None) == services.STALE_FORM_CODE
+
+
+def is_locked(exc: ValidationError) -> bool:
+    return getattr(exc, "code", None) == services.LOCKED_CODE
+
+
+# What the editor says when a save is refused although no field is wrong.
+LOCKED_PENDING_NOTICE = ("Not saved — this version was sent for review since you opened it, so it is "
+                         "locked. What you typed is shown below: copy your changes, then withdraw the "
+                         "request to change this version, or copy them into a new version after the "
+                         "decision.")
+LOCKED_PUBLISHED_NOTICE = ("Not saved — this version was published since you opened it, so it is locked. "
+                           "What you typed is shown below: copy your changes into a new version.")
+STALE_NOTICE = ("Not saved — someone saved this version since you opened it. Your values are shown "
+                "below; saving again replaces theirs.")
+STAFF_STALE_NOTICE = ("Not saved — someone changed this version since you opened it. Your values are "
+                      "shown; saving again replaces the current ones.")
+
+
+def with_current_seen(data, version: ConfigurationVersion):
+    """The posted data, marked as seen against the version as it is now."""
+    data = data.copy()
+    data[SEEN_FIELD] = seen_value(version)
+    return data
 
 
 # ---------------------------------------------------------------- versions list
@@ -97,11 +121,11 @@ def configuration_customer(request, member, app_id: int):
 
 # ---------------------------------------------------------------- editor
 
-def render_editor(request, member, version, *, form=None, status=200):
+def render_editor(request, member, version, *, form=None, notice="", status=200):
     may_edit = member.has("configuration")
     can_edit = may_edit and version.is_editable
     return render(request, "appstore/portal/configuration.html", {
-        "member": member, "app": version.app, "version": version,
+        "member": member, "app": version.app, "version": version, "notice": notice,
         "form": form or ConfigurationForm(version=version, readonly=not can_edit),
         "can_edit": can_edit, "may_edit": may_edit,
         "direct": version.environment.code not in services.REVIEWED_ENVIRONMENTS,
@@ -123,9 +147,7 @@ def configuration_editor(request, member, app_id: int, pk: int):
         return render_editor(request, member, version)
     require(member, "configuration")
     if not version.is_editable:
-        messages.error(request, services.LOCKED_PENDING if version.state == VersionState.PENDING
-                       else services.LOCKED_PUBLISHED)
-        return redirect(editor_url(version))
+        return render_locked(request, member, version)
     form = ConfigurationForm(request.POST, version=version)
     if not form.is_valid():
         return render_editor(request, member, version, form=form, status=400)
@@ -134,15 +156,30 @@ def configuration_editor(request, member, app_id: int, pk: int):
             actor=request.user, version=version,
             seen_updated_at=form.cleaned_data[SEEN_FIELD] or None, **form.service_fields())
     except ValidationError as exc:
+        if is_locked(exc):
+            return render_locked(request, member, get_version(member, app_id, pk))
+        if is_stale(exc):
+            # The typed values stay; the hidden marker now names the current version, so
+            # saving again is a deliberate choice to replace what the other person saved.
+            current = get_version(member, app_id, pk)
+            form = ConfigurationForm(with_current_seen(request.POST, current), version=current)
+            return render_editor(request, member, current, form=form, notice=STALE_NOTICE, status=409)
         apply_service_errors(form, exc)
-        # The page shows the typed values; the stale warning says to reload for the current ones.
-        return render_editor(request, member, version, form=form, status=409 if is_stale(exc) else 400)
+        return render_editor(request, member, version, form=form, status=400)
     version.refresh_from_db()
     missing = services.missing_for_publish(version)
     messages.success(request, f"Version {version.label} saved."
                      + (f" {len(missing)} item(s) still needed before publishing." if missing
                         else " It is ready to publish."))
     return redirect(editor_url(version))
+
+
+def render_locked(request, member, version):
+    """The version was locked after the page was opened: keep what was typed, read-only, to copy."""
+    form = ConfigurationForm(request.POST, version=version, locked=True)
+    form.suppress_errors()
+    notice = LOCKED_PENDING_NOTICE if version.state == VersionState.PENDING else LOCKED_PUBLISHED_NOTICE
+    return render_editor(request, member, version, form=form, notice=notice, status=409)
 
 
 @portal_view("configuration")
@@ -199,11 +236,12 @@ def configuration_url_test(request, member, app_id: int):
         return JsonResponse({"error": "Enter a redirect URL or a pattern starting with ^."}, status=400)
     if not url:
         return JsonResponse({"error": "Enter the URL to test."}, status=400)
-    if urlrules.is_pattern(entry):
-        problem = urlrules.check_pattern(entry, scope="sod", native=app.is_native)
-        if problem:
-            return JsonResponse({"error": problem}, status=400)
-    return JsonResponse({"matches": urlrules.matches(entry, url)})
+    # The most permissive list (sod) decides; an entry no list accepts is refused with the rule's reason.
+    problem = urlrules.check_entry(entry, kind=urlrules.REDIRECT, scope="sod", native=app.is_native)
+    if problem:
+        return JsonResponse({"error": problem}, status=400)
+    result = urlrules.explain_match(entry, url)
+    return JsonResponse({"matches": result.matches, **({"reason": result.reason} if result.reason else {})})
 
 
 # ---------------------------------------------------------------- staff review
@@ -292,8 +330,14 @@ def review_staff_settings(request: HttpRequest, pk: int) -> HttpResponse:
                                               seen_updated_at=form.cleaned_data[SEEN_FIELD] or None,
                                               **form.service_fields())
     except ValidationError as exc:
+        if is_stale(exc):
+            current = get_review_version(pk)
+            form = StaffSettingsForm(with_current_seen(request.POST, current), version=current)
+            form.is_valid()
+            form.add_error(None, STAFF_STALE_NOTICE)
+            return render_review(request, current, staff_form=form, status=409)
         apply_service_errors(form, exc)
-        return render_review(request, version, staff_form=form, status=409 if is_stale(exc) else 400)
+        return render_review(request, version, staff_form=form, status=400)
     messages.success(request, f"Staff settings of version {version.label} saved.")
     return redirect("review:configuration", pk=version.pk)
 

@@ -21,6 +21,7 @@ from ..models import ListingVersion, VersionState
 from ..selectors import review as selectors
 from ..selectors.configuration import pending_configurations
 from ..selectors.profile import pending_profiles
+from ..services.configuration_review import MAX_REASON_LENGTH
 from ..services.listings import listing_fingerprint
 from ..services.review import STALE_VERSION_CODE, approve_listing, reject_listing
 from .common import app_manager_required
@@ -39,9 +40,14 @@ FINGERPRINT_FIELD = "seen_fingerprint"
 
 class RejectForm(forms.Form):
     reason = forms.CharField(
-        label="Reason", widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="The partner's technical contact receives this by e-mail and sees it in the portal.",
-        error_messages={"required": "Say why the version is rejected; the partner sees it."},
+        label="Reason", widget=forms.Textarea(attrs={"rows": 5}), max_length=MAX_REASON_LENGTH,
+        help_text=f"The partner's technical contact receives this by e-mail and sees it in the portal. "
+                  f"At most {MAX_REASON_LENGTH:,} characters.",
+        error_messages={
+            "required": "Say why the version is rejected; the partner sees it.",
+            "max_length": "A reason may have at most %(limit_value)s characters; this one has "
+                          "%(show_value)s. Shorten it.",
+        },
     )
 
 

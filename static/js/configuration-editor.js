@@ -48,7 +48,7 @@
       const data = await response.json();
       if (data.error) show(data.error, "error");
       else if (data.matches) show("Yes: this URL matches.", "match");
-      else show("No: this URL does not match.", "nomatch");
+      else show(`No: this URL does not match.${data.reason ? ` ${data.reason}` : ""}`, "nomatch");
     } catch (error) {
       show("The test could not run; try again.", "error");
     }

@@ -6,9 +6,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from appstore.forms.configuration import ConfigurationForm
+from appstore import urlrules
+from appstore.forms.configuration import SEEN_FIELD, ConfigurationForm
 from appstore.models import ConfigurationVersion, VersionState
 from appstore.selectors.configuration import live_configuration
+from appstore.services import configuration as services
+from appstore.views import configuration as views
 from audit.models import AuditEntry
 from tests.factories import AppFactory, ConfigurationFactory, PartnerMemberFactory, environment
 
@@ -148,20 +151,77 @@ def test_editor_errors_name_the_field_and_line_and_keep_the_input(partner_client
     assert version.redirect_urls == {"all": ["https://app.example.com/callback"]}
 
 
-def test_stale_form_is_refused_and_nothing_changes(partner_client, partner_member, app):
+def test_stale_form_keeps_the_typed_values_and_saving_again_replaces_theirs(partner_client, partner_member,
+                                                                          app):
     version = ConfigurationFactory(app=app)
     opened = form_data(version, label="Mine", consent_text="My consent text")
     colleague = PartnerMemberFactory(partner=partner_member.partner).user
-    from appstore.services.configuration import update_configuration_version
-    update_configuration_version(actor=colleague, version=version, consent_text="Colleague's text")
+    services.update_configuration_version(actor=colleague, version=version, consent_text="Colleague's text")
+    version.refresh_from_db()
 
     response = partner_client.post(editor(version), opened)
 
     assert response.status_code == 409
-    assert "This version changed since you opened it; reload the page." in response.content.decode()
-    assert "My consent text" in response.content.decode()  # what was typed is still on the page
+    html = response.content.decode()
+    assert ("Not saved — someone saved this version since you opened it. Your values are shown below; "
+            "saving again replaces theirs.") in html
+    assert "correct these fields" not in html  # no field is wrong
+    assert "My consent text" in html and 'value="Mine"' in html  # what was typed is still on the page
+    assert response.context["form"][SEEN_FIELD].value() == version.updated_at.isoformat()
+    assert f'name="{SEEN_FIELD}" value="{version.updated_at.isoformat()}"' in html
     version.refresh_from_db()
     assert (version.label, version.consent_text) == ("1.1", "Colleague's text")
+
+    again = partner_client.post(editor(version), {**opened, SEEN_FIELD: version.updated_at.isoformat()})
+
+    assert again.status_code == 302
+    version.refresh_from_db()
+    assert (version.label, version.consent_text) == ("Mine", "My consent text")
+
+
+@pytest.mark.parametrize(("environment_code", "notice"), [
+    ("stage", "Not saved — this version was sent for review since you opened it"),
+    ("sod", "Not saved — this version was published since you opened it, so it is locked. What you typed "
+            "is shown below: copy your changes into a new version."),
+])
+def test_version_locked_after_the_page_opened_keeps_what_was_typed(partner_client, partner_member, app,
+                                                                   environment_code, notice):
+    version = ConfigurationFactory(app=app, environment=environment(environment_code))
+    typed = form_data(version, consent_text="Typed in the first tab",
+                      redirect_urls_online="https://typed.example.com/cb")
+    services.publish_configuration(actor=partner_member.user, version=version)  # the second tab
+    version.refresh_from_db()
+    before = services.snapshot(version)
+
+    response = partner_client.post(editor(version), typed)
+
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert notice in html
+    assert "Typed in the first tab" in html and "https://typed.example.com/cb" in html
+    assert "Save draft" not in html and "correct these fields" not in html
+    assert 'name="consent_text" cols="40" rows="4" maxlength="4000" readonly' in html
+    version.refresh_from_db()
+    assert services.snapshot(version) == before
+
+
+def test_version_locked_while_the_save_runs_keeps_what_was_typed(partner_client, partner_member, app,
+                                                                 monkeypatch):
+    version = ConfigurationFactory(app=app)
+    real_update = services.update_configuration_version
+
+    def publish_first(**kwargs):
+        services.publish_configuration(actor=partner_member.user, version=kwargs["version"])
+        return real_update(**kwargs)
+
+    monkeypatch.setattr(views.services, "update_configuration_version", publish_first)
+    response = partner_client.post(editor(version), form_data(version, consent_text="Typed meanwhile"))
+
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "sent for review since you opened it" in html and "Typed meanwhile" in html
+    version.refresh_from_db()
+    assert version.state == VersionState.PENDING and version.consent_text != "Typed meanwhile"
 
 
 @pytest.mark.parametrize("state", [VersionState.PENDING, VersionState.PUBLISHED])
@@ -258,6 +318,124 @@ def test_url_tester(partner_client, app, pattern, url, expected):
         assert response.status_code == 200 and data == expected
     else:
         assert response.status_code == 400 and expected in data["error"]
+
+
+@pytest.mark.parametrize(("pattern", "url", "expected"), [
+    ("javascript:alert(1)", "javascript:alert(1)", "javascript: scheme is not allowed"),
+    (r"^https://(a|a)*$", "https://aaaa", "contains |"),
+    (r"^https://(a|aa)*b$", "https://" + "a" * 26 + "!", "contains |"),
+    (r"^https://a{99999999999}$", "https://a", "at most 2000"),
+    (r"^https://.*$", "https://evil.example/", "Write the host name out"),
+])
+def test_url_tester_refuses_what_the_rules_refuse(partner_client, app, pattern, url, expected):
+    response = partner_client.get(reverse("portal:configuration_url_test", args=[app.pk]),
+                                  {"pattern": pattern, "url": url})
+    assert response.status_code == 400 and expected in response.json()["error"]
+
+
+@pytest.mark.parametrize(("entry", "url", "reason"), [
+    ("https://app.example.com/cb", "https://app.example.com/cb#x", "fragment"),
+    (r"^https://app\.example\.com/.*$", "https://u:p@app.example.com/cb", "user name or password"),
+    (r"^https://app\.example\.com/.*$", "ftp://app.example.com/cb", "ftp: URL never does"),
+])
+def test_url_tester_explains_a_url_that_can_never_match(partner_client, app, entry, url, reason):
+    data = partner_client.get(reverse("portal:configuration_url_test", args=[app.pk]),
+                              {"pattern": entry, "url": url}).json()
+    assert data["matches"] is False and reason in data["reason"]
+
+
+def test_url_tester_answers_at_once_for_a_slow_stored_pattern(partner_client, app, monkeypatch):
+    # A pattern stored before the rules refused it: the time bound answers, the worker is free.
+    monkeypatch.setattr(urlrules, "_pattern_problem", lambda pattern: None)
+    urlrules._usable_pattern.cache_clear()
+    try:
+        data = partner_client.get(reverse("portal:configuration_url_test", args=[app.pk]), {
+            "pattern": r"^https://app\.example\.com/(a|aa)*b$",
+            "url": "https://app.example.com/" + "a" * 1900 + "!"}).json()
+    finally:
+        urlrules._usable_pattern.cache_clear()
+    assert data == {"matches": False,
+                    "reason": "Matching took too long and counts as no match: simplify the pattern."}
+
+
+# ---------------------------------------------------------------- what the editor refuses
+
+@pytest.mark.parametrize("field", ["redirect_urls_all", "post_logout_redirect_urls_sod",
+                                   "cors_origins_online"])
+def test_editor_refuses_a_pattern_that_cannot_compile(partner_client, app, field):
+    version = ConfigurationFactory(app=app)
+    before = services.snapshot(version)
+    response = partner_client.post(editor(version), form_data(version, **{field: r"^https://a{99999999999}$"}))
+    assert response.status_code == 400
+    assert response.context["form"].errors[field] == [
+        r"Line 1 (^https://a{99999999999}$): A repeat count such as {n} may be at most 2000."]
+    version.refresh_from_db()
+    assert services.snapshot(version) == before
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("redirect_urls_all", r"^https://.*$", "Write the host name out"),
+    ("cors_origins_all", r"^https://.*$", "Write the host name out"),
+    ("redirect_urls_all", r"^https://example.com/.*$", r"Write ^https://example\.com/.*$"),
+    ("redirect_urls_all", r"^https://(a|aa)*b$", "contains |"),
+    ("redirect_urls_all", "https://app.example.com/\u202ecb", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+    ("endpoint_state_change_url", "https://169.254.169.254/latest/meta-data/", "link-local"),
+    ("endpoint_erp_sync_url", "https://10.0.0.1/x", "private network"),
+    ("endpoint_quote_url", "https://2130706433/x", "loopback"),
+    ("endpoint_mirroring_url", "http://localhost:8000/", "Use https://"),
+])
+def test_editor_refuses_open_hosts_internal_endpoints_and_invisible_characters(partner_client, app, field,
+                                                                               value, expected):
+    version = ConfigurationFactory(app=app)
+    before = services.snapshot(version)
+    response = partner_client.post(editor(version), form_data(version, **{field: value}))
+    assert response.status_code == 400
+    assert expected in response.context["form"].errors[field][0]
+    assert value in response.content.decode()  # what was typed is kept
+    version.refresh_from_db()
+    assert services.snapshot(version) == before
+
+
+def test_a_huge_url_box_is_refused_by_its_line_count_before_any_line_is_checked(partner_client, app,
+                                                                                monkeypatch):
+    version = ConfigurationFactory(app=app)
+    checked = []
+    real_check = urlrules.check_entries
+    monkeypatch.setattr(urlrules, "check_entries", lambda lines, **kw: checked.append(len(lines))
+                        or real_check(lines, **kw))
+    box = "\n".join(f"javascript:alert({n})" for n in range(9000))
+
+    response = partner_client.post(editor(version), form_data(version, redirect_urls_all=box))
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["redirect_urls_all"] == [
+        "At most 100 lines; this box has 9,000. Use a pattern (a line starting with ^) for many similar "
+        "addresses."]
+    assert max(checked) < 9000
+    assert response.content.decode().count("javascript:alert(") == 9000  # once, in the kept box
+
+
+def test_exact_urls_are_saved_with_lower_case_scheme_and_host(partner_client, app):
+    version = ConfigurationFactory(app=app)
+    partner_client.post(editor(version), form_data(
+        version, redirect_urls_all="HTTPS://App.Example.com/Call/Back\nhttps://app.example.com/Call/Back",
+        cors_origins_all="HTTPS://APP.EXAMPLE.COM"))
+    version.refresh_from_db()
+    assert version.redirect_urls == {"all": ["https://app.example.com/Call/Back"]}
+    assert version.cors_origins == {"all": ["https://app.example.com"]}
+
+
+def test_editor_refuses_a_label_another_version_in_the_environment_has(partner_client, app):
+    ConfigurationFactory(app=app, label="1.0", state=VersionState.PUBLISHED, published_at=timezone.now())
+    version = ConfigurationFactory(app=app, label="1.1")
+    response = partner_client.post(editor(version), form_data(version, label="1.0", consent_text="Kept"))
+    assert response.status_code == 400
+    error = response.context["form"].errors["label"][0]
+    assert error.startswith("Version 1.0 for stage already exists (published, opened ")
+    assert error.endswith("choose another label, such as 1.2.")
+    assert "Kept" in response.content.decode()
+    version.refresh_from_db()
+    assert version.label == "1.1"
 
 
 # ---------------------------------------------------------------- custom apps

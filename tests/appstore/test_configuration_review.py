@@ -256,3 +256,97 @@ def test_two_staff_approving_at_once_leave_one_approval(reference_data):
                                                superseded_at__isnull=True).count() == 1
     assert AuditEntry.objects.filter(event_type="configuration_version_published",
                                      target_id=pending.pk).count() == 1
+
+
+# ---------------------------------------------------------------- what the page says, and limits
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("state", "says", "never"), [
+    (VersionState.PUBLISHED, "Existing tenant authorizations were marked “needs re-approval”.",
+     "Approving it"),
+    (VersionState.PENDING, "Approving it marks every existing tenant authorization in stage", "were marked"),
+    (VersionState.REJECTED, "this version would widen what the app can reach", "were marked"),
+    (VersionState.DRAFT, "this version would widen what the app can reach", "were marked"),
+])
+def test_re_approval_sentence_only_where_it_is_true(staff_client, app, live, state, says, never):
+    extra = {}
+    if state == VersionState.PUBLISHED:
+        extra = {"published_at": timezone.now(), "widened": ["webhooks"]}
+        live.superseded_at = timezone.now()
+        live.save()
+    version = ConfigurationFactory(app=app, label="1.1", state=state, agents=["Webhook"], **extra)
+    html = staff_client.get(url(version)).content.decode()
+    assert "webhooks" in html and says in html
+    assert never not in html
+
+
+@pytest.mark.django_db
+def test_no_widened_box_when_nothing_widens(staff_client, app, live):
+    live.superseded_at = timezone.now()
+    live.save()
+    version = ConfigurationFactory(app=app, label="1.1", state=VersionState.PUBLISHED, agents=[],
+                                   published_at=timezone.now(), widened=[])
+    html = staff_client.get(url(version)).content.decode()
+    assert "re-approval" not in html and "config-widened" not in html
+
+
+@pytest.mark.django_db
+def test_reject_reason_is_capped_with_a_clear_message(staff_client, pending):
+    fingerprint = seen(staff_client, pending)
+    page = staff_client.get(url(pending)).content.decode()
+    assert 'maxlength="5000"' in page
+    response = staff_client.post(url(pending), {"action": "reject", "reason": "x" * 20_000,
+                                                "seen_fingerprint": fingerprint})
+    assert response.status_code == 400
+    assert ("Reason: A reason may have at most 5000 characters; this one has 20000. Shorten it."
+            in response.content.decode())
+    pending.refresh_from_db()
+    assert pending.state == VersionState.PENDING and pending.review_reason == ""
+
+
+def test_the_shared_reject_form_caps_the_reason():
+    from appstore.views.review import RejectForm
+
+    assert RejectForm({"reason": "y" * 5000}).is_valid()
+    form = RejectForm({"reason": "y" * 5001})
+    assert not form.is_valid()
+    assert form.errors["reason"] == ["A reason may have at most 5000 characters; this one has 5001. "
+                                     "Shorten it."]
+
+
+@pytest.mark.django_db
+def test_staff_setting_error_does_not_echo_a_huge_value(staff_client, app):
+    draft = ConfigurationFactory(app=app)
+    value = "W" + "!" * 100_000
+    response = staff_client.post(reverse("review:configuration_staff_settings", args=[draft.pk]), {
+        "api_endpoints": value, "authorization_level": "administrator",
+        "seen_updated_at": draft.updated_at.isoformat()})
+    assert response.status_code == 400
+    error = response.context["staff_form"].errors["api_endpoints"][0]
+    assert error.startswith("Not a valid name: W!!!") and len(error) < 200
+    assert response.content.decode().count(value) == 1  # only in the kept box
+    draft.refresh_from_db()
+    assert draft.api_endpoints == ["WebAPI"]
+
+
+@pytest.mark.django_db
+def test_stale_staff_settings_keep_the_typed_values_and_a_second_save_works(staff_client, app, app_manager):
+    draft = ConfigurationFactory(app=app)
+    data = {"api_endpoints": "WebAPI", "agents": "Webhook", "claims": "PersonId", "custom_claims": "",
+            "authorization_level": "administrator", "seen_updated_at": draft.updated_at.isoformat()}
+    services.update_configuration_version(actor=app_manager, version=draft, claims=["SystemToken"])
+    draft.refresh_from_db()
+    target = reverse("review:configuration_staff_settings", args=[draft.pk])
+
+    response = staff_client.post(target, data)
+
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "Not saved — someone changed this version since you opened it." in html
+    assert "correct these fields" not in html
+    assert response.context["staff_form"]["seen_updated_at"].value() == draft.updated_at.isoformat()
+    assert "PersonId</textarea>" in html
+    again = staff_client.post(target, {**data, "seen_updated_at": draft.updated_at.isoformat()})
+    assert again.status_code == 302
+    draft.refresh_from_db()
+    assert draft.claims == ["PersonId"]
