@@ -239,7 +239,11 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_secret_paths": {"()": "config.logging.RedactSecretPaths"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secret_paths"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Django's request and development-server lines go through the filtered root handler.
+    "loggers": {"django": {"handlers": [], "propagate": True},
+                "django.server": {"handlers": [], "propagate": True}},
 }
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour now: a URL typed without a scheme is https

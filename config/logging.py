@@ -1,0 +1,20 @@
+"""Log filters: nothing secret reaches a log line."""
+
+import logging
+import re
+
+# Invitation links carry their token in the path; request logs (404s, the development server's
+# access log) would otherwise write it out.
+SECRET_PATHS = re.compile(r"(/invitations/)[^/\s\"?]+")
+
+
+class RedactSecretPaths(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = SECRET_PATHS.sub(r"\1[token]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        request = getattr(record, "request", None)
+        if request is not None and SECRET_PATHS.search(getattr(request, "path", "")):
+            record.request = None
+        return True
