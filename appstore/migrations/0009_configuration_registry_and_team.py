@@ -15,30 +15,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveField(
-            model_name='app',
-            name='agents',
-        ),
-        migrations.RemoveField(
-            model_name='app',
-            name='api_endpoints',
-        ),
-        migrations.RemoveField(
-            model_name='app',
-            name='claims',
-        ),
-        migrations.RemoveField(
-            model_name='app',
-            name='erp_endpoint_url',
-        ),
-        migrations.RemoveField(
-            model_name='app',
-            name='quote_endpoint_url',
-        ),
-        migrations.RemoveField(
-            model_name='app',
-            name='redirect_urls',
-        ),
         migrations.AddField(
             model_name='app',
             name='certification_status',
