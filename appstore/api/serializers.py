@@ -26,7 +26,7 @@ from ..models import (
     UrlScope,
     VersionState,
 )
-from ..services.configuration import MAX_CONSENT_LENGTH, STAFF_FIELDS, URL_FIELDS
+from ..services.configuration_fields import MAX_CONSENT_LENGTH, STAFF_FIELDS, URL_FIELDS
 from ..services.listings import (
     LINK_LABEL_MAX_LENGTH,
     LINK_URL_MAX_LENGTH,

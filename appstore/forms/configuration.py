@@ -8,7 +8,7 @@ from tenants.models import context_identifier_validator
 
 from .. import urlrules
 from ..models import AuthorizationLevel, ConfigurationVersion, EndpointKind, UrlScope
-from ..services.configuration import (
+from ..services.configuration_fields import (
     CUSTOMER_NAME_MAX,
     MAX_CONSENT_LENGTH,
     MAX_CUSTOM_CLAIMS,

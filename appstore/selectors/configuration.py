@@ -17,7 +17,7 @@ from ..models import (
     UrlScope,
     VersionState,
 )
-from ..services.configuration import (
+from ..services.configuration_fields import (
     OPEN_STATES,
     URL_FIELD_LABELS,
     URL_FIELDS,

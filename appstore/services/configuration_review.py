@@ -15,12 +15,11 @@ from tenants.models import Environment
 from ..models import App, AuthorizationLevel, ClientCertificate, ConfigurationVersion, VersionState
 from ..permissions import require_app_manager
 from ..tasks import notify_configuration_reviewed
-from .configuration import (
+from .configuration import _lock, _publish
+from .configuration_fields import (
     CONTENT_FIELDS,
     STALE_FORM_CODE,
     STALE_REVIEW_MESSAGE,
-    _lock,
-    _publish,
     configuration_fingerprint,
 )
 

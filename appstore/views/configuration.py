@@ -19,6 +19,7 @@ from ..forms.configuration import SEEN_FIELD, ConfigurationForm, CustomerForm, S
 from ..models import App, ConfigurationVersion, PartnerMember, VersionState
 from ..selectors import configuration as selectors
 from ..services import configuration as services
+from ..services import configuration_fields as fields
 from ..services import configuration_review as review_services
 from .common import app_manager_required, change_log_download, get_app, portal_view, require
 from .review import FINGERPRINT_FIELD, RejectForm
@@ -258,7 +259,7 @@ def render_review(request, version, *, reject_form=None, staff_form=None, status
         "rows": rows, "changed_rows": [r for r in rows if r.changed], "is_pending": is_pending,
         "widened": widened, "reject_form": reject_form or RejectForm(),
         "fingerprint_field": FINGERPRINT_FIELD,
-        "fingerprint": services.configuration_fingerprint(version) if is_pending else "",
+        "fingerprint": fields.configuration_fingerprint(version) if is_pending else "",
         "staff_form": (staff_form or StaffSettingsForm(version=version)) if version.is_editable else None,
         "missing": services.missing_for_publish(version) if version.is_editable else [],
         "others": selectors.other_versions(version),

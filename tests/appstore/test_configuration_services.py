@@ -22,6 +22,7 @@ from appstore.selectors.configuration import (
     pending_configurations,
 )
 from appstore.services import configuration as services
+from appstore.services import configuration_fields
 from appstore.services import configuration_review as review_services
 from appstore.signals import configuration_published
 from audit.models import AuditEntry
@@ -323,7 +324,7 @@ def test_approval_supersedes_the_live_version_of_that_environment(app, user, app
     online_key = certificate(app, "online")
     with django_capture_on_commit_callbacks(execute=True):
         review_services.approve_configuration(actor=app_manager, version=pending,
-                                       seen_fingerprint=services.configuration_fingerprint(pending))
+                                       seen_fingerprint=configuration_fields.configuration_fingerprint(pending))
     pending.refresh_from_db()
     live.refresh_from_db()
     other_env.refresh_from_db()
@@ -341,7 +342,7 @@ def test_approval_supersedes_the_live_version_of_that_environment(app, user, app
 
 def test_decision_refused_when_the_version_changed_since_the_page_was_opened(app, user, app_manager):
     pending = ConfigurationFactory(app=app, state=VersionState.PENDING)
-    seen = services.configuration_fingerprint(pending)
+    seen = configuration_fields.configuration_fingerprint(pending)
     ConfigurationVersion.objects.filter(pk=pending.pk).update(consent_text="Changed behind the reviewer")
     for decide in (lambda: review_services.approve_configuration(actor=app_manager, version=pending,
                                                           seen_fingerprint=seen),
