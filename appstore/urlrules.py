@@ -537,6 +537,14 @@ def check_pattern(pattern: str, *, scope: str = "all", native: bool = False) -> 
 
 # ---------------------------------------------------------------- exact URLs
 
+def split_url(url: str):
+    """urlsplit, or None for a URL it cannot take apart (a malformed [bracketed] host)."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
 def _check_host(parts) -> str | None:
     try:
         host = parts.hostname
@@ -575,7 +583,9 @@ def _check_absolute(url: str, what: str = "A URL"):
         return f"The {shown(scheme, 20)}: scheme is not allowed; use https://.", scheme, None
     if not url.lower().startswith(f"{scheme}://"):
         return f"Enter an absolute URL: {scheme}:// followed by the host name.", scheme, None
-    parts = urlsplit(url)
+    parts = split_url(url)
+    if parts is None:
+        return "The host is not valid (check the [brackets] of an IPv6 address).", scheme, None
     if "@" in parts.netloc:
         return "A URL may not carry a user name or password (user:password@host).", scheme, parts
     if "#" in url:
@@ -664,7 +674,9 @@ def _never_matches(url: str) -> str | None:
                 + (f"a {shown(scheme, 20)}: URL never does." if scheme else "this is not an absolute URL."))
     if not url.lower().startswith(f"{scheme}://"):
         return "The URL is not absolute: it needs // and a host name after the scheme."
-    parts = urlsplit(url)
+    parts = split_url(url)
+    if parts is None:
+        return "The URL's host is not valid, so it never matches."
     if "@" in parts.netloc:
         return "The URL carries a user name or password (user:password@host); such a URL never matches."
     if "#" in url:
@@ -698,7 +710,7 @@ def explain_match(entry: str, url: str) -> MatchResult:
         return MatchResult(False)
     if not _usable_pattern(entry):
         return MatchResult(False, "The rules refuse this pattern, so it matches nothing.")
-    scheme = urlsplit(url).scheme.lower()
+    scheme = url.split(":", 1)[0].lower()
     # The scheme the pattern was accepted with is required again, whatever the pattern's body.
     if entry.startswith(_PATTERN_HTTPS):
         if scheme != "https":

@@ -1,7 +1,7 @@
 """HTML forms of the developer portal: they parse and check format; services decide and write."""
 
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from allauth.account.forms import SignupForm
 from django import forms
@@ -100,8 +100,8 @@ def clean_app_name(value: str, exclude_pk: int | None = None) -> str:
 def youtube_id(value: str) -> str:
     """Accept a bare video ID or a YouTube address and return the ID."""
     value = value.strip()
-    parts = urlsplit(value)
-    if parts.scheme in ("http", "https") and parts.hostname:
+    parts = urlrules.split_url(value)
+    if parts is not None and parts.scheme in ("http", "https") and parts.hostname:
         host = parts.hostname.removeprefix("www.").removeprefix("m.")
         if host == "youtu.be":
             return parts.path.strip("/")

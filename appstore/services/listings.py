@@ -2,7 +2,6 @@ import hashlib
 import json
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,6 +28,7 @@ from ..models import (
 )
 from ..permissions import require_app_permission
 from ..tasks import notify_listing_requested
+from ..urlrules import split_url
 
 OPEN_STATES = (VersionState.DRAFT, VersionState.PENDING, VersionState.REJECTED)
 MAX_ABOUT_WORDS = 200
@@ -151,10 +151,10 @@ def build_search_text(listing: ListingVersion) -> str:
 
 def validate_public_url(value: str) -> None:
     """https only; plain http is accepted for localhost and 127.0.0.1 (development)."""
-    parts = urlsplit(value)
-    if parts.scheme == "https":
+    parts = split_url(value)
+    if parts is not None and parts.scheme == "https":
         return
-    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS:
+    if parts is not None and parts.scheme == "http" and parts.hostname in LOCAL_HOSTS:
         return
     raise ValidationError("Use an https:// address (http:// only for localhost and 127.0.0.1).",
                           code="insecure_url")

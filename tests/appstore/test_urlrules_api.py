@@ -49,6 +49,10 @@ def detail(app, configuration) -> str:
     ({"endpoints": {"quote": {"url": "https://2130706433/", "enabled": True,
                               "send_error_emails": False}}}, "endpoints", "loopback"),
     ({"label": "1.0"}, "label", "already exists"),
+    ({"redirect_urls": {"all": ["https://[zz]/cb"]}}, "redirect_urls", "host is not valid"),
+    ({"cors_origins": {"all": ["https://[::1"]}}, "cors_origins", "host is not valid"),
+    ({"endpoints": {"erp_sync": {"url": "https://a]/x", "enabled": True, "send_error_emails": False}}},
+     "endpoints", "not valid"),
 ])
 def test_refused_entries_are_400_naming_the_field(api, app, configuration, body, field, expected):
     ConfigurationVersion.objects.create(app=app, environment=environment("stage"), label="1.0")
@@ -74,3 +78,21 @@ def test_creating_a_version_with_a_taken_label_is_refused(api, app):
     assert response.status_code == 400
     assert "Version 1.0 for sod already exists" in response.json()["label"][0]
     assert app.configuration_versions.count() == 1
+
+
+@pytest.mark.parametrize("url", ["https://[zz]/", "https://[::1/", "https://a]/"])
+def test_the_tester_explains_a_malformed_host(partner_client, app, url):
+    tester = f"/portal/apps/{app.pk}/configuration/url-test/"
+    for query in ({"pattern": url, "url": "https://app.example.com/"},
+                  {"pattern": "https://app.example.com/", "url": url}):
+        response = partner_client.get(tester, query)
+        assert response.status_code in (200, 400)
+        body = response.json()
+        assert body.get("matches") is not True and (body.get("error") or body.get("reason"))
+
+
+def test_the_wizard_refuses_a_malformed_host(partner_client):
+    response = partner_client.post("/portal/apps/new/", {
+        "template": "web", "is_custom": "standard", "name": "Bracket App", "redirect_urls": "https://[zz]/cb"})
+    assert response.status_code == 200
+    assert "redirect_urls" in response.context["form"].errors
