@@ -133,6 +133,21 @@ def create_app(*, actor, partner: Partner, name: str, template: str, is_custom: 
     return app
 
 
+def _contacts_for_new_owner(app: App, owner: Partner) -> dict:
+    """An app moving to another partner keeps no contact outside it: its technical contact and
+    error-report address become the new owner's technical (else administrative) contact."""
+    members = set(PartnerMember.objects.filter(partner=owner, can_login=True)
+                  .values_list("user_id", flat=True))
+    if app.technical_contact_id in members:
+        return {}
+    heir = next((user for user in (owner.technical_contact, owner.administrative_contact)
+                 if user is not None and user.pk in members), None)
+    if heir is None:
+        raise ValidationError({"partner": f"{owner.name} has no technical or administrative contact to "
+                                          "take over the app; set one for that partner first."})
+    return {"technical_contact": heir, "error_report_emails": heir.email}
+
+
 @transaction.atomic
 def update_app_settings(*, actor, app: App, **changes) -> App:
     """Change an app's settings; staff-only fields need an App manager."""
@@ -158,6 +173,9 @@ def update_app_settings(*, actor, app: App, **changes) -> App:
     if contact is not None and not PartnerMember.objects.filter(
             partner=changes.get("partner", app.partner), user=contact).exists():
         raise ValidationError({"technical_contact": "The technical contact must be a member of the partner."})
+    new_owner = changes.get("partner")
+    if new_owner is not None and new_owner != app.partner and contact is None:
+        changes.update(_contacts_for_new_owner(app, new_owner))
 
     before = _settings_snapshot(app)
     for field, value in changes.items():

@@ -60,3 +60,32 @@ def test_app_list_filters_and_keeps_queries_flat(staff_client, django_assert_num
     AppFactory.create_batch(4)
     with django_assert_num_queries(7):
         staff_client.get(reverse("review:apps"))
+
+
+def test_moving_an_app_to_another_partner_moves_its_contacts_there(staff_client):
+    old_member = PartnerMemberFactory()
+    app = AppFactory(partner=old_member.partner, technical_contact=old_member.user,
+                     error_report_emails=old_member.user.email)
+    heir = PartnerMemberFactory()
+    new_owner = heir.partner
+    new_owner.technical_contact = heir.user
+    new_owner.save()
+    response = staff_client.post(reverse("review:app", args=[app.pk]), {
+        "partner": new_owner.pk, "certification_status": "not_started",
+        "security_audit_status": "not_started"})
+    assert response.status_code == 302
+    app.refresh_from_db()
+    assert (app.partner, app.technical_contact, app.error_report_emails) == (
+        new_owner, heir.user, heir.user.email)
+    assert AuditEntry.objects.filter(event_type="app_technical_contact_changed", app_id=app.pk).exists()
+
+
+def test_moving_an_app_to_a_partner_without_contacts_is_refused(staff_client):
+    old_member = PartnerMemberFactory()
+    app = AppFactory(partner=old_member.partner, technical_contact=old_member.user)
+    bare = PartnerMemberFactory().partner  # no technical or administrative contact set
+    response = staff_client.post(reverse("review:app", args=[app.pk]), {
+        "partner": bare.pk, "certification_status": "not_started", "security_audit_status": "not_started"})
+    assert response.status_code == 200
+    assert "partner" in response.context["form"].errors
+    assert App.objects.get(pk=app.pk).partner == old_member.partner
