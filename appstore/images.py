@@ -13,6 +13,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ICON_SIZE = (488, 488)
 SCREENSHOT_MIN = (1920, 1080)
 SCREENSHOT_MAX = (3840, 2160)
+INCOMPLETE_MESSAGE = ("The PNG file is incomplete or damaged: its image data cannot be decoded. "
+                      "Export or save the image again and upload the new file.")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,14 @@ def check_png(upload) -> CheckedImage:
                         f"The image is {width}×{height} pixels, more than this store accepts."
                     )
                 img.verify()
+            # verify() only checks the chunk structure; decoding every pixel finds image data that
+            # is cut short or corrupt. The size was checked above, so decoding is bounded.
+            upload.seek(0)
+            with Image.open(upload) as img:
+                try:
+                    img.load()
+                except Exception as exc:
+                    raise ValidationError(INCOMPLETE_MESSAGE, code="incomplete_png") from exc
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise ValidationError("The image is too large to decode safely.") from exc
     except ValidationError:

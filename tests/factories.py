@@ -206,3 +206,17 @@ class ConfigurationFactory(factory.django.DjangoModelFactory):
     api_endpoints = factory.LazyFunction(lambda: ["WebAPI"])
     agents = factory.LazyFunction(lambda: ["Webhook"])
     claims = factory.LazyFunction(list)
+
+
+def truncated_png(width: int, height: int) -> bytes:
+    """A PNG with a valid header and intact chunks whose image data stops after a few bytes:
+    Pillow's verify() accepts it, decoding it fails."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+            + chunk(b"IEND", b""))

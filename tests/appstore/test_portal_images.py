@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from appstore.models import ImageKind, ListingImage
-from tests.factories import AppFactory, ListingFactory, png_bytes, png_upload
+from tests.factories import AppFactory, ListingFactory, png_bytes, png_upload, truncated_png
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +63,9 @@ def test_icon_upload_is_stored_and_shown_with_alt_text(partner_client, listing, 
     ("detail_icon", b'<svg xmlns="http://www.w3.org/2000/svg"></svg>', "icon.svg", "SVG"),
     ("screenshot", png_claiming(30000, 30000), "bomb.png", "too large to decode safely"),
     ("home_icon", b"\x89PNG\r\n\x1a\n" + b"garbage" * 20, "broken.png", "damaged"),
+    # A valid 488×488 header whose pixel data is cut short: only a full decode finds it.
+    ("home_icon", truncated_png(488, 488), "cut.png", "incomplete or damaged"),
+    ("detail_icon", png_bytes(488, 488)[:-400] + png_bytes(488, 488)[-12:], "cut.png", "damaged"),
 ])
 def test_bad_uploads_are_refused_on_the_image_field(partner_client, listing, settings, kind, content, name,
                                                     message):

@@ -18,6 +18,7 @@ from tests.factories import (
     png_bytes,
     png_upload,
     published_listing,
+    truncated_png,
 )
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +154,8 @@ def test_description_of_300_words_is_accepted(user, draft):
     (SimpleUploadedFile("logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>"), "SVG"),
     (SimpleUploadedFile("logo.png", png_bytes(500, 500)), "exactly 488×488"),
     (SimpleUploadedFile("logo.png", png_bytes(488, 300)), "square"),
+    # A valid 488×488 header, image data cut short: refused before it is stored.
+    (SimpleUploadedFile("logo.png", truncated_png(488, 488)), "incomplete or damaged"),
 ])
 def test_logo_checks(user, draft, upload, message):
     with pytest.raises(ValidationError) as exc:
@@ -168,6 +171,20 @@ def test_oversized_logo_upload_is_refused(user, draft, settings):
     with pytest.raises(ValidationError) as exc:
         services.set_profile_logo(actor=user, version=draft, upload=upload, alt_text="Logo")
     assert "larger than" in exc.value.message_dict["logo"][0]
+
+
+def test_truncated_logo_on_the_page_is_named_and_the_old_logo_stays(partner_client, user, draft):
+    complete(draft, user)
+    logo_name = draft.logo.name
+    response = partner_client.post(reverse("portal:profile_logo", args=[draft.pk]), {
+        "logo-seen_updated_at": draft.updated_at.isoformat(),
+        "logo-logo": SimpleUploadedFile("cut.png", truncated_png(488, 488), content_type="image/png"),
+        "logo-alt_text": "New alt text"})
+    assert response.status_code == 400
+    assert "incomplete or damaged" in response.context["logo_form"].errors["logo"][0]
+    assert 'value="New alt text"' in response.content.decode()
+    draft.refresh_from_db()
+    assert (draft.logo.name, draft.logo_alt) == (logo_name, "Acme logo: a green diamond")
 
 
 def test_logo_needs_alt_text(user, draft):
