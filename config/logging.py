@@ -3,9 +3,11 @@
 import logging
 import re
 
-# Invitation links carry their token in the path; request logs (404s, the development server's
-# access log) would otherwise write it out.
-SECRET_PATHS = re.compile(r"(/invitations/)[^/\s\"?]+")
+# Invitation links carry their token in the path (/portal/invitations/<token>/), in the sign-up
+# link (?invitation=<token>) and, URL-encoded, in a sign-in link's ?next=; request logs (404s,
+# the development server's access log) would otherwise write it out.
+SECRET_PATHS = re.compile(
+    r"((?:/portal/invitations/|%2Fportal%2Finvitations%2F)|[?&]invitation=)[^/\s\"?&%]+", re.IGNORECASE)
 
 
 class RedactSecretPaths(logging.Filter):

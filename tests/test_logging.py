@@ -26,3 +26,19 @@ def test_a_404_on_an_invitation_link_logs_no_token(client, caplog, db):
     handler = logging.getLogger().handlers[0]
     lines = [handler.format(r) for r in caplog.records if all(f.filter(r) for f in handler.filters)]
     assert lines and not any("no-such-token-0123456789" in line for line in lines)
+
+
+def test_tokens_in_sign_up_and_sign_in_links_are_redacted_and_ids_are_not():
+    lines = {
+        '"GET /accounts/signup/?invitation=nZVMO5rdSecret HTTP/1.1" 200': "nZVMO5rdSecret",
+        '"GET /accounts/login/?next=%2Fportal%2Finvitations%2FtdvwtNJIySecret%2F HTTP/1.1" 200':
+            "tdvwtNJIySecret",
+    }
+    for line, token in lines.items():
+        record = logging.LogRecord("django.server", logging.INFO, __file__, 1, "%s", (line,), None)
+        RedactSecretPaths().filter(record)
+        assert token not in record.getMessage() and "[token]" in record.getMessage()
+    kept = '"POST /portal/team/invitations/6/resend/ HTTP/1.1" 302'
+    record = logging.LogRecord("django.server", logging.INFO, __file__, 1, "%s", (kept,), None)
+    RedactSecretPaths().filter(record)
+    assert record.getMessage() == kept

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from audit import services as audit
 
-from ..models import App, Invitation, Partner, PartnerMember
+from ..models import App, Invitation, Partner, PartnerApiToken, PartnerMember
 from ..permissions import require_partner_permission
 from ..selectors.team import invitation_by_token, invitation_problem, member_roles, team_managers, token_hash
 from ..tasks import notify_invitation
@@ -294,8 +294,13 @@ def remove_member(*, actor, member: PartnerMember, reassign_to: PartnerMember | 
             f"{member.user.email} is still the " + "; the ".join(roles)
             + ". Choose a member to take over these roles.")})
     member.delete()
+    # Their API tokens end with the membership: rejoining later must not revive them.
+    revoked = PartnerApiToken.objects.filter(partner=partner, created_by=member.user,
+                                             revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_by=actor)
     audit.record(event_type="member_removed", actor=actor, partner=partner,
-                 message=f"{member.user.email} removed from the team",
+                 message=f"{member.user.email} removed from the team"
+                         + (f"; {revoked} API token{'s' if revoked != 1 else ''} revoked" if revoked else ""),
                  changes={"member": [member.user.email, None]})
 
 

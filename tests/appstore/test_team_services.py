@@ -478,3 +478,19 @@ def test_members_with_roles_counts_apps_and_marks_contacts(admin, partner, other
     assert rows[helper.user_id].app_count == 2 and rows[admin.user_id].app_count == 0
     assert rows[helper.user_id].is_technical_contact and not rows[helper.user_id].is_administrative_contact
     assert rows[admin.user_id].is_administrative_contact and not rows[admin.user_id].is_technical_contact
+
+
+def test_removing_a_member_revokes_their_api_tokens_for_good(admin, partner):
+    from rest_framework.test import APIClient
+
+    from tests.factories import api_token
+
+    leaver = PartnerMemberFactory(partner=partner, can_users=False)
+    raw = api_token(leaver)
+    team_services.remove_member(actor=admin.user, member=leaver)
+    # Rejoining (by accepting an invitation) does not bring the old token back.
+    PartnerMember.objects.create(partner=partner, user=leaver.user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert client.get("/api/v1/apps/").status_code == 401
+    assert "1 API token revoked" in AuditEntry.objects.get(event_type="member_removed").message
