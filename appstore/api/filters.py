@@ -2,12 +2,14 @@
 
 import django_filters
 
-from ..models import VersionState
+from ..models import UrlScope, VersionState
 
 REQUEST_STATES = [(state.value, state.label) for state in
                   (VersionState.PENDING, VersionState.PUBLISHED, VersionState.REJECTED)]
 REQUEST_KIND_CHOICES = [("listing", "Store listing version"),
                         ("configuration", "Configuration version")]
+# The environments a version belongs to: every URL scope except "all".
+ENVIRONMENT_CHOICES = [(value, label) for value, label in UrlScope.choices if value != UrlScope.ALL]
 
 
 class PublishRequestFilter(django_filters.FilterSet):
@@ -20,7 +22,7 @@ class PublishRequestFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(choices=REQUEST_STATES)
     kind = django_filters.ChoiceFilter(choices=REQUEST_KIND_CHOICES, method="filter_kind")
     app = django_filters.NumberFilter(field_name="app_id")
-    environment = django_filters.CharFilter(field_name="environment__code")
+    environment = django_filters.ChoiceFilter(choices=ENVIRONMENT_CHOICES, field_name="environment__code")
 
     def __init__(self, *args, kind: str, **kwargs):
         super().__init__(*args, **kwargs)

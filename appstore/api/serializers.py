@@ -33,6 +33,7 @@ from ..services.listings import (
     LISTING_FIELDS,
     MAX_VIDEO_DESCRIPTION_LENGTH,
 )
+from ..urlrules import MAX_URL_LENGTH
 from .filters import REQUEST_KIND_CHOICES
 
 # ---------------------------------------------------------------- errors (documentation only)
@@ -254,12 +255,16 @@ class ListingUpdateSerializer(serializers.ModelSerializer):
 
 
 class UrlListsSerializer(serializers.Serializer):
-    """URL entries per scope: "all" environments or one environment's code."""
+    """URL entries per scope: "all" environments or one environment's code.
 
-    all = serializers.ListField(child=serializers.CharField(max_length=500), required=False)
-    sod = serializers.ListField(child=serializers.CharField(max_length=500), required=False)
-    stage = serializers.ListField(child=serializers.CharField(max_length=500), required=False)
-    online = serializers.ListField(child=serializers.CharField(max_length=500), required=False)
+    An entry may be as long as the portal allows (urlrules.MAX_URL_LENGTH); the service applies
+    urlrules, which also holds a regular expression to its shorter limit.
+    """
+
+    all = serializers.ListField(child=serializers.CharField(max_length=MAX_URL_LENGTH), required=False)
+    sod = serializers.ListField(child=serializers.CharField(max_length=MAX_URL_LENGTH), required=False)
+    stage = serializers.ListField(child=serializers.CharField(max_length=MAX_URL_LENGTH), required=False)
+    online = serializers.ListField(child=serializers.CharField(max_length=MAX_URL_LENGTH), required=False)
 
     def to_internal_value(self, data):
         unknown = set(data) - set(self.fields) if isinstance(data, Mapping) else set()
@@ -272,7 +277,7 @@ class UrlListsSerializer(serializers.Serializer):
 class EndpointSerializer(WholeObjectSerializer):
     """An endpoint is given whole, even inside a partial update."""
 
-    url = serializers.CharField(max_length=500, allow_blank=True)
+    url = serializers.CharField(max_length=MAX_URL_LENGTH, allow_blank=True)
     enabled = serializers.BooleanField()
     send_error_emails = serializers.BooleanField()
 

@@ -23,7 +23,7 @@ from ..services import configuration as configuration_services
 from ..services import listings as listing_services
 from . import serializers as s
 from .authentication import ApiTokenAuthentication
-from .filters import REQUEST_STATES, PublishRequestFilter
+from .filters import ENVIRONMENT_CHOICES, REQUEST_STATES, PublishRequestFilter
 from .parsers import JSONParser
 
 # ---------------------------------------------------------------- plumbing
@@ -387,7 +387,8 @@ class ConfigurationWithdraw(ConfigurationApiView):
         OpenApiParameter("kind", str, enum=list(selectors.REQUEST_KINDS),
                          description="Only listing or only configuration versions."),
         OpenApiParameter("app", int, description="Only this app's requests."),
-        OpenApiParameter("environment", str, description="Only this environment (sod, stage, online)."),
+        OpenApiParameter("environment", str, enum=[value for value, _ in ENVIRONMENT_CHOICES],
+                         description="Only this environment."),
     ],
     responses={200: s.PublishRequestSerializer, 400: BAD_REQUEST, **ERROR_RESPONSES},
 )

@@ -22,6 +22,7 @@ from appstore.models import (
     ListingVideo,
     VersionState,
 )
+from appstore.urlrules import MAX_PATTERN_LENGTH, MAX_URL_LENGTH
 from audit.models import AuditEntry
 
 from ..factories import (
@@ -421,6 +422,24 @@ def test_requests_show_states_and_reasons_filtered(api, app, partner_member, the
     assert bad.status_code == 400 and "state" in bad.json()
 
 
+def test_requests_filter_by_environment_and_refuse_an_unknown_one(api, app):
+    listing = ListingFactory(app=app, label="3.0", state=VersionState.PENDING, submitted_at=timezone.now())
+    stage = stage_draft(app, state=VersionState.PENDING, submitted_at=timezone.now())
+    online = api.get("/api/v1/requests/?environment=online").json()["results"]
+    assert [(r["kind"], r["id"]) for r in online] == [("listing", listing.pk)]
+    staged = api.get("/api/v1/requests/?environment=stage").json()["results"]
+    assert [(r["kind"], r["id"]) for r in staged] == [("configuration", stage.pk)]
+    assert api.get("/api/v1/requests/?environment=sod").json()["count"] == 0
+    for bogus in ("bogus", "all", "STAGE", ""):
+        bad = api.get(f"/api/v1/requests/?environment={bogus}")
+        if bogus == "":  # an empty value means "no filter", as for the other filters
+            assert bad.status_code == 200 and bad.json()["count"] == 2
+            continue
+        assert bad.status_code == 400, bogus
+        assert list(bad.json()) == ["environment"] and "not one of the available choices" in \
+            bad.json()["environment"][0]
+
+
 # ---------------------------------------------------------------- query counts
 
 
@@ -569,6 +588,49 @@ def test_bad_configuration_input_is_400_naming_the_field(api, app, configuration
                          format="json")
     assert response.status_code == 400
     assert field in response.json(), response.json()
+    assert ConfigurationVersion.objects.values().get(pk=configuration.pk) == before
+
+
+def long_url(length: int, host: str = "acme.example.com") -> str:
+    start = f"https://{host}/cb?state="
+    return start + "x" * (length - len(start))
+
+
+def test_long_urls_the_portal_accepts_round_trip_through_the_api(api, app, configuration):
+    """Entries and endpoint URLs follow urlrules' limits, not a shorter one of the API's own."""
+    url = f"/api/v1/apps/{app.pk}/configurations/{configuration.pk}/"
+    entry, endpoint_url = long_url(725), long_url(MAX_URL_LENGTH)
+    configuration.redirect_urls = {"all": [entry]}
+    configuration.endpoints = {"state_change": {"url": endpoint_url, "enabled": True,
+                                                "send_error_emails": False}}
+    configuration.save()
+    read = api.get(url).json()
+    assert read["redirect_urls"] == {"all": [entry]}
+    response = api.patch(url, {"redirect_urls": read["redirect_urls"], "endpoints": read["endpoints"],
+                               "post_logout_redirect_urls": {"stage": [long_url(MAX_URL_LENGTH)]}},
+                         format="json")
+    assert response.status_code == 200, response.json()
+    configuration.refresh_from_db()
+    assert configuration.redirect_urls == {"all": [entry]}
+    assert configuration.endpoints["state_change"]["url"] == endpoint_url
+    assert configuration.post_logout_redirect_urls == {"stage": [long_url(MAX_URL_LENGTH)]}
+
+
+@pytest.mark.parametrize("body,field,limit", [
+    ({"redirect_urls": {"all": [long_url(MAX_URL_LENGTH + 1)]}}, "redirect_urls", MAX_URL_LENGTH),
+    ({"endpoints": {"erp_sync": {"url": long_url(MAX_URL_LENGTH + 1), "enabled": True,
+                                 "send_error_emails": False}}}, "endpoints", MAX_URL_LENGTH),
+    # a regular expression keeps urlrules' shorter limit
+    ({"redirect_urls": {"all": ["^https://acme\\.example\\.com/" + "a" * MAX_PATTERN_LENGTH + "$"]}},
+     "redirect_urls", MAX_PATTERN_LENGTH),
+])
+def test_urls_beyond_urlrules_limits_are_400(api, app, configuration, body, field, limit):
+    before = ConfigurationVersion.objects.values().get(pk=configuration.pk)
+    response = api.patch(f"/api/v1/apps/{app.pk}/configurations/{configuration.pk}/", body,
+                         format="json")
+    assert response.status_code == 400
+    assert list(response.json()) == [field], response.json()
+    assert f"{limit} characters" in json.dumps(response.json())
     assert ConfigurationVersion.objects.values().get(pk=configuration.pk) == before
 
 
