@@ -1,5 +1,5 @@
-from .models import ListingVersion, VersionState
 from .selectors.partners import current_membership
+from .selectors.review import pending_request_count
 
 
 def portal(request) -> dict:
@@ -10,6 +10,5 @@ def portal(request) -> dict:
     context = {"current_membership": current_membership(request),
                "memberships": getattr(request, "_memberships", [])}
     if user.is_app_manager:
-        context["review_queue_count"] = ListingVersion.objects.filter(
-            state=VersionState.PENDING).count()
+        context["review_queue_count"] = pending_request_count()
     return context

@@ -3,7 +3,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 context_identifier_validator = RegexValidator(
-    r"^Cust\d+$", "A context identifier is 'Cust' followed by digits, e.g. Cust12345."
+    r"^Cust[0-9]+$", "A context identifier is 'Cust' followed by digits, e.g. Cust12345."
 )
 
 

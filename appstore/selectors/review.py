@@ -235,3 +235,10 @@ def queue_counts() -> dict[str, int]:
     counts["configurations"] = ConfigurationVersion.objects.filter(state=VersionState.PENDING).count()
     counts["profiles"] = PartnerProfileVersion.objects.filter(state=VersionState.PENDING).count()
     return counts
+
+
+def pending_request_count() -> int:
+    """Every request waiting for staff (listings, configurations, profiles), in one query."""
+    pending = [model.objects.filter(state=VersionState.PENDING).order_by().values("pk")
+               for model in (ListingVersion, ConfigurationVersion, PartnerProfileVersion)]
+    return pending[0].union(*pending[1:], all=True).count()

@@ -52,3 +52,11 @@ def test_queue_tabs_keep_queries_flat(staff_client, django_assert_num_queries):
 def test_unknown_tab_shows_listings(staff_client):
     response = staff_client.get(reverse("review:queue"), {"tab": "nonsense"})
     assert response.status_code == 200 and response.context["tab"] == "pending"
+
+
+def test_header_badge_counts_every_waiting_request(staff_client):
+    pending_configuration()
+    PartnerProfileVersion.objects.create(partner=PartnerFactory(), label="1.0", state=VersionState.PENDING,
+                                         submitted_at=timezone.now())
+    html = staff_client.get(reverse("review:apps")).content.decode()
+    assert 'Review <span class="badge">2</span>' in html
