@@ -24,7 +24,7 @@ from ..images import check_partner_logo
 from ..models import Partner, PartnerProfileVersion, VersionState
 from ..permissions import require_app_manager, require_partner_permission
 from ..tasks import notify_profile_requested, notify_profile_reviewed
-from .listings import OPEN_STATES, _next_label, _require_editable
+from .listings import OPEN_STATES, _next_label
 from .review import STALE_VERSION_CODE, STALE_VERSION_MESSAGE
 
 PROFILE_FIELDS = ("label", "description", "meta_description", "links", "logo_alt")
@@ -38,6 +38,7 @@ MAX_LINK_ALT = 100
 MAX_LINK_URL = 500
 STALE_FORM_MESSAGE = "This version changed since you opened it; reload the page."
 STALE_FORM_CODE = "stale_form"
+LOCKED_CODE = "locked"
 
 https_url = URLValidator(schemes=["https"])
 
@@ -150,7 +151,43 @@ def limit_errors(fields: dict) -> dict[str, list[str]]:
     return errors
 
 
+def _same_label(partner_id: int, label: str, *, exclude_pk: int | None = None):
+    """The partner's profile versions labelled ``label`` (any case), newest first."""
+    versions = PartnerProfileVersion.objects.filter(partner_id=partner_id, label__iexact=label.strip())
+    if exclude_pk is not None:
+        versions = versions.exclude(pk=exclude_pk)
+    return versions.order_by("-created_at", "-id")
+
+
+def free_label(partner_id: int, label: str, *, exclude_pk: int | None = None) -> str:
+    """``label``, or the next number after it that none of the partner's other versions uses."""
+    for _ in range(1000):
+        if not _same_label(partner_id, label, exclude_pk=exclude_pk).exists():
+            return label
+        label = _next_label(label)
+    return label
+
+
+def label_problems(partner_id: int, label: str, *, exclude_pk: int | None = None) -> list[str]:
+    """A label names one profile version of the partner (reviewers and the change log use it)."""
+    existing = _same_label(partner_id, label, exclude_pk=exclude_pk).first()
+    if existing is None:
+        return []
+    suggestion = free_label(partner_id, _next_label(label.strip()), exclude_pk=exclude_pk)
+    return [f"Profile version {existing.label} already exists "
+            f"({existing.get_state_display().lower()}, opened {existing.created_at:%Y-%m-%d}); "
+            f"choose another label, such as {suggestion}."]
+
+
 # ---------------------------------------------------------------- writes
+
+def _require_editable(version: PartnerProfileVersion) -> None:
+    """Only a draft or rejected version changes; the code tells the editor why it is locked."""
+    if not version.is_editable:
+        raise ValidationError(
+            f"Version {version.label} is {version.get_state_display().lower()} and cannot be changed.",
+            code=LOCKED_CODE)
+
 
 def _locked(version: PartnerProfileVersion) -> PartnerProfileVersion:
     return PartnerProfileVersion.objects.select_for_update(of=("self",)).select_related("partner").get(
@@ -185,12 +222,19 @@ def create_profile_version(*, actor, partner: Partner, label: str = "") -> Partn
     if partner.profile_versions.filter(state__in=OPEN_STATES).exists():
         raise ValidationError("Finish the open profile version (draft, pending or rejected) first.")
     source = partner.profile_versions.order_by("-created_at", "-id").first()
+    label = (label or "").strip()
+    if label:
+        problems = limit_errors({"label": label}).get("label") or label_problems(partner.pk, label)
+        if problems:
+            raise ValidationError({"label": problems})
+    else:
+        # An automatic label skips the ones the partner's versions already carry.
+        label = free_label(partner.pk, _next_label(source.label) if source else "1.0")
     if source is None:
-        version = PartnerProfileVersion.objects.create(partner=partner, label=label or "1.0",
-                                                       created_by=actor)
+        version = PartnerProfileVersion.objects.create(partner=partner, label=label, created_by=actor)
     else:
         version = PartnerProfileVersion(
-            partner=partner, label=label or _next_label(source.label), created_by=actor,
+            partner=partner, label=label, created_by=actor,
             description=source.description, meta_description=source.meta_description,
             links=list(source.links or []), logo_alt=source.logo_alt)
         if source.logo:
@@ -221,6 +265,12 @@ def update_profile_version(*, actor, version: PartnerProfileVersion, seen_update
                             "alt": str(link.get("alt") or "").strip()}
                            if isinstance(link, dict) else link for link in fields["links"]]
     problems = limit_errors(fields)
+    label = str(fields.get("label") or "").strip()
+    if "label" in fields and "label" not in problems and label.lower() != version.label.lower():
+        # Serialises relabelling within the partner, so two versions cannot both take one label.
+        Partner.objects.select_for_update().filter(pk=version.partner_id).first()
+        if taken := label_problems(version.partner_id, label, exclude_pk=version.pk):
+            problems["label"] = taken
     if problems:
         raise ValidationError(problems)
     before = snapshot(version)
