@@ -20,6 +20,7 @@ from ..services.profile import (
     validate_profile_link,
 )
 from . import MemberChoiceField
+from .configuration import EditorFormMixin
 
 SEEN_FIELD = "seen_updated_at"
 
@@ -99,7 +100,7 @@ def link_field(index: int, part: str) -> str:
     return f"link_{index}_{part}"
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(EditorFormMixin, forms.Form):
     """The text of a profile version; the logo and its alt text go through LogoUploadForm.
 
     Format and size errors block saving; missing values do not (the publish panel lists them).
@@ -119,7 +120,9 @@ class ProfileForm(forms.Form):
                   "link to your company page.")
 
     def __init__(self, *args, version: PartnerProfileVersion, readonly: bool = False,
-                 **kwargs) -> None:
+                 locked: bool = False, **kwargs) -> None:
+        """``readonly``: the stored values, disabled. ``locked``: what was posted, shown read-only so
+        it can be copied (the version was locked after the page was opened)."""
         if not args and "data" not in kwargs:
             kwargs.setdefault("initial", self.initial_from(version))
         super().__init__(*args, **kwargs)
@@ -136,6 +139,9 @@ class ProfileForm(forms.Form):
         if readonly:
             for field in self.fields.values():
                 field.disabled = True
+        elif locked:
+            for field in self.fields.values():
+                field.widget.attrs["readonly"] = True
 
     @staticmethod
     def initial_from(version: PartnerProfileVersion) -> dict:

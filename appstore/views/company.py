@@ -56,6 +56,29 @@ def locked_message(version: PartnerProfileVersion) -> str:
     return f"Version {version.label} is {version.get_state_display().lower()} and cannot be changed."
 
 
+# What the editor says when a save is refused although no field is wrong.
+LOCKED_PENDING_NOTICE = ("Not saved — this version was sent for review since you opened it, so it is "
+                         "locked. What you typed is shown below: copy your changes, then withdraw the "
+                         "request to change this version, or copy them into a new version after the "
+                         "decision.")
+LOCKED_PUBLISHED_NOTICE = ("Not saved — this version was published since you opened it, so it is "
+                           "locked. What you typed is shown below: copy your changes into a new "
+                           "version, opened from the company page.")
+STALE_NOTICE = ("Not saved — someone saved this version since you opened it. Your values are shown "
+                "below; saving again replaces theirs.")
+
+
+def locked_notice(version: PartnerProfileVersion) -> str:
+    return LOCKED_PENDING_NOTICE if version.state == VersionState.PENDING else LOCKED_PUBLISHED_NOTICE
+
+
+def with_current_seen(data, version: PartnerProfileVersion, field: str = SEEN_FIELD):
+    """The posted data, marked as seen against the version as it is now."""
+    data = data.copy()
+    data[field] = version.updated_at.isoformat()
+    return data
+
+
 # ---------------------------------------------------------------- settings
 
 @portal_view("read")
@@ -107,10 +130,11 @@ def profile_new(request: HttpRequest, member: PartnerMember) -> HttpResponse:
 
 def render_profile(request: HttpRequest, member: PartnerMember, version: PartnerProfileVersion, *,
                    form: ProfileForm | None = None, logo_form: LogoUploadForm | None = None,
-                   status: int = 200) -> HttpResponse:
+                   notice: str = "", logo_notice: str = "", status: int = 200) -> HttpResponse:
     can_edit = member.has("app_store") and version.is_editable
     return render(request, "appstore/portal/profile.html", {
         "member": member, "partner": member.partner, "version": version,
+        "notice": notice, "logo_notice": logo_notice,
         "form": form or ProfileForm(version=version, readonly=not can_edit),
         "logo_form": logo_form or LogoUploadForm(version=version),
         "can_edit": can_edit, "may_edit": member.has("app_store"),
@@ -119,8 +143,21 @@ def render_profile(request: HttpRequest, member: PartnerMember, version: Partner
     }, status=status)
 
 
-def _service_status(exc: ValidationError) -> int:
-    return 409 if getattr(exc, "code", None) == profile_services.STALE_FORM_CODE else 400
+def is_stale(exc: ValidationError) -> bool:
+    return getattr(exc, "code", None) == profile_services.STALE_FORM_CODE
+
+
+def is_locked(exc: ValidationError) -> bool:
+    return getattr(exc, "code", None) == profile_services.LOCKED_CODE
+
+
+def render_locked(request: HttpRequest, member: PartnerMember,
+                  version: PartnerProfileVersion) -> HttpResponse:
+    """The version was locked after the page was opened: keep what was typed, read-only, to copy."""
+    form = ProfileForm(request.POST, version=version, locked=True)
+    form.suppress_errors()
+    return render_profile(request, member, version, form=form, notice=locked_notice(version),
+                          status=409)
 
 
 @portal_view("read")
@@ -130,23 +167,43 @@ def profile_editor(request: HttpRequest, member: PartnerMember, pk: int) -> Http
         return render_profile(request, member, version)
     require(member, "app_store")
     if not version.is_editable:
-        messages.error(request, locked_message(version))
-        return HttpResponseRedirect(profile_url(version))
+        return render_locked(request, member, version)
     form = ProfileForm(request.POST, version=version)
-    if form.is_valid():
-        try:
-            profile_services.update_profile_version(
-                actor=request.user, version=version,
-                seen_updated_at=form.cleaned_data[SEEN_FIELD], **form.profile_fields())
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-            return render_profile(request, member, version, form=form, status=_service_status(exc))
-        missing = profile_services.missing_for_publish(selectors.profile_of(member.partner, pk))
-        messages.success(request, f"Version {version.label} saved."
-                         + (f" {len(missing)} item(s) still needed before you can request publishing."
-                            if missing else " It is ready for a publish request."))
-        return HttpResponseRedirect(profile_url(version))
-    return render_profile(request, member, version, form=form, status=400)
+    if not form.is_valid():
+        return render_profile(request, member, version, form=form, status=400)
+    try:
+        profile_services.update_profile_version(
+            actor=request.user, version=version,
+            seen_updated_at=form.cleaned_data[SEEN_FIELD], **form.profile_fields())
+    except ValidationError as exc:
+        if is_locked(exc):
+            return render_locked(request, member, get_profile(member, pk))
+        if is_stale(exc):
+            # The typed values stay; the hidden marker now names the current version, so
+            # saving again is a deliberate choice to replace what the other person saved.
+            current = get_profile(member, pk)
+            form = ProfileForm(with_current_seen(request.POST, current), version=current)
+            return render_profile(request, member, current, form=form, notice=STALE_NOTICE,
+                                  status=409)
+        apply_service_errors(form, exc)
+        return render_profile(request, member, version, form=form, status=400)
+    missing = profile_services.missing_for_publish(selectors.profile_of(member.partner, pk))
+    messages.success(request, f"Version {version.label} saved."
+                     + (f" {len(missing)} item(s) still needed before you can request publishing."
+                        if missing else " It is ready for a publish request."))
+    return HttpResponseRedirect(profile_url(version))
+
+
+def logo_locked(request: HttpRequest, version: PartnerProfileVersion) -> HttpResponse:
+    """A logo posted to a version locked since the page was opened (a file cannot be shown again)."""
+    if version.state == VersionState.PENDING:
+        text = (f"Logo not changed — version {version.label} was sent for review since you opened it, "
+                "so it is locked. Withdraw the request to change it.")
+    else:
+        text = (f"Logo not changed — version {version.label} is published, so it is locked. "
+                "Open a new version from the company page to change the logo.")
+    messages.error(request, text)
+    return HttpResponseRedirect(profile_url(version) + "#logo")
 
 
 @portal_view("app_store")
@@ -154,8 +211,7 @@ def profile_editor(request: HttpRequest, member: PartnerMember, pk: int) -> Http
 def profile_logo(request: HttpRequest, member: PartnerMember, pk: int) -> HttpResponse:
     version = get_profile(member, pk)
     if not version.is_editable:
-        messages.error(request, locked_message(version))
-        return HttpResponseRedirect(profile_url(version))
+        return logo_locked(request, version)
     form = LogoUploadForm(request.POST, request.FILES, version=version)
     if form.is_valid():
         data = form.cleaned_data
@@ -169,11 +225,19 @@ def profile_logo(request: HttpRequest, member: PartnerMember, pk: int) -> HttpRe
                     actor=request.user, version=version, logo_alt=data["alt_text"],
                     seen_updated_at=data[SEEN_FIELD])
         except ValidationError as exc:
+            if is_locked(exc):
+                return logo_locked(request, get_profile(member, pk))
+            if is_stale(exc):
+                current = get_profile(member, pk)
+                form = LogoUploadForm(with_current_seen(request.POST, current, "logo-" + SEEN_FIELD),
+                                      version=current)
+                notice = STALE_NOTICE + (" Choose the logo file again." if data["logo"] else "")
+                return render_profile(request, member, current, logo_form=form,
+                                      logo_notice=notice, status=409)
             if hasattr(exc, "error_dict") and "logo_alt" in exc.error_dict:
                 exc.error_dict["alt_text"] = exc.error_dict.pop("logo_alt")
             apply_service_errors(form, exc)
-            return render_profile(request, member, version, logo_form=form,
-                                  status=_service_status(exc))
+            return render_profile(request, member, version, logo_form=form, status=400)
         messages.success(request, "Logo uploaded." if data["logo"] else "Logo alt text saved.")
         return HttpResponseRedirect(profile_url(version) + "#logo")
     return render_profile(request, member, version, logo_form=form, status=400)

@@ -325,16 +325,143 @@ def test_stale_form_is_refused_by_the_service_and_nothing_changes(user, draft):
     assert draft.description == "<p>Other tab</p>"
 
 
-def test_stale_form_on_the_page_keeps_what_was_typed(partner_client, user, draft):
-    data = form_data(draft, description="<p>Typed in the old tab</p>")
+def test_stale_form_on_the_page_keeps_what_was_typed_and_saving_again_replaces(
+        partner_client, user, draft):
+    data = form_data(draft, description="<p>Typed in the old tab</p>", link_0_url="https://acme.example",
+                     link_0_alt="Typed link")
     services.update_profile_version(actor=user, version=draft, description="<p>Other tab</p>")
     response = partner_client.post(editor_url(draft), data)
+
     assert response.status_code == 409
     html = response.content.decode()
-    assert "This version changed since you opened it; reload the page." in html
-    assert "Typed in the old tab" in html
+    assert "someone saved this version since you opened it" in html
+    assert "saving again replaces theirs" in html
+    assert "correct these fields" not in html  # no field is wrong
+    assert "Typed in the old tab" in html and 'value="Typed link"' in html
     draft.refresh_from_db()
     assert draft.description == "<p>Other tab</p>"
+    # The hidden marker now names the version as it is, so the second save goes through.
+    seen = response.context["form"]["seen_updated_at"].value()
+    assert seen == draft.updated_at.isoformat()
+    response = partner_client.post(editor_url(draft), {**data, "seen_updated_at": seen})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.description == "<p>Typed in the old tab</p>"
+    assert draft.links == [{"url": "https://acme.example", "alt": "Typed link"}]
+
+
+def test_stale_form_with_a_wrong_field_shows_the_field_error(partner_client, user, draft):
+    data = form_data(draft, link_0_url="http://acme.example", link_0_alt="Web")
+    services.update_profile_version(actor=user, version=draft, description="<p>Other tab</p>")
+    response = partner_client.post(editor_url(draft), data)
+    assert response.status_code == 400
+    assert "correct these fields" in response.content.decode()
+    assert "https://" in response.context["form"].errors["link_0_url"][0]
+
+
+@pytest.mark.parametrize("state, words", [
+    ("pending", "withdraw the request"),
+    ("published", "copy your changes into a new version"),
+])
+def test_save_after_the_version_was_locked_keeps_the_typed_text_read_only(
+        partner_client, user, draft, app_manager, state, words):
+    complete(draft, user)
+    data = form_data(draft, description="<p>Typed before the lock</p>", meta_description="Typed meta")
+    services.request_profile_publish(actor=user, version=draft)
+    if state == "published":
+        services.approve_profile(actor=app_manager, version=draft)
+    response = partner_client.post(editor_url(draft), data)
+
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "Not saved" in html and words in html
+    assert "Typed before the lock" in html and "Typed meta" in html
+    assert "correct these fields" not in html
+    assert "Save draft" not in html
+    assert response.context["form"]["meta_description"].field.widget.attrs["readonly"]
+    draft.refresh_from_db()
+    assert (draft.state, draft.description, draft.meta_description) == (state, DESCRIPTION, META)
+
+
+def test_stale_logo_alt_text_keeps_what_was_typed(partner_client, user, draft):
+    complete(draft, user)
+    opened_at = draft.updated_at.isoformat()
+    services.update_profile_version(actor=user, version=draft, logo_alt="Other tab's alt")
+    url = reverse("portal:profile_logo", args=[draft.pk])
+    response = partner_client.post(url, {"logo-seen_updated_at": opened_at, "logo-alt_text": "My alt"})
+    assert response.status_code == 409
+    assert "someone saved this version since you opened it" in response.content.decode()
+    assert 'value="My alt"' in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.logo_alt == "Other tab's alt"
+    seen = response.context["logo_form"]["seen_updated_at"].value()
+    response = partner_client.post(url, {"logo-seen_updated_at": seen, "logo-alt_text": "My alt"})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.logo_alt == "My alt"
+
+
+def test_logo_posted_to_a_locked_version_says_why(partner_client, user, draft):
+    complete(draft, user)
+    logo_name = draft.logo.name
+    services.request_profile_publish(actor=user, version=draft)
+    response = partner_client.post(reverse("portal:profile_logo", args=[draft.pk]), {
+        "logo-seen_updated_at": draft.updated_at.isoformat(), "logo-logo": png_upload(488, 488),
+        "logo-alt_text": "New"}, follow=True)
+    assert "Withdraw the request to change it" in response.content.decode()
+    draft.refresh_from_db()
+    assert (draft.logo.name, draft.logo_alt) == (logo_name, "Acme logo: a green diamond")
+
+
+# ---------------------------------------------------------------- labels
+
+def test_a_label_names_one_version_of_the_partner(user, partner, draft, app_manager):
+    publish(draft, user, app_manager)
+    second = services.create_profile_version(actor=user, partner=partner)
+    assert second.label == "1.1"
+    with pytest.raises(ValidationError) as exc:
+        services.update_profile_version(actor=user, version=second, label=" 1.0 ",
+                                        description="<p>Not saved</p>")
+    message = exc.value.message_dict["label"][0]
+    assert "Profile version 1.0 already exists (published" in message and "such as 1.1" in message
+    second.refresh_from_db()
+    assert (second.label, second.description) == ("1.1", draft.description)
+    # Saving with its own label is fine.
+    services.update_profile_version(actor=user, version=second, label="1.1")
+
+
+def test_automatic_labels_skip_taken_ones(user, partner, draft, app_manager):
+    services.update_profile_version(actor=user, version=draft, label="1.1")
+    publish(draft, user, app_manager)
+    second = services.create_profile_version(actor=user, partner=partner)
+    assert second.label == "1.2"
+    services.update_profile_version(actor=user, version=second, label="1.0")
+    publish(second, user, app_manager)
+    third = services.create_profile_version(actor=user, partner=partner)
+    assert third.label == "1.2"  # after 1.0 comes 1.1, taken; 1.2 is free again
+    assert PartnerProfileVersion.objects.filter(partner=partner).count() == 3
+
+
+def test_an_explicit_taken_label_is_refused_on_create(user, partner, draft, app_manager):
+    publish(draft, user, app_manager)
+    with pytest.raises(ValidationError) as exc:
+        services.create_profile_version(actor=user, partner=partner, label="1.0")
+    assert "Profile version 1.0 already exists" in exc.value.message_dict["label"][0]
+    assert PartnerProfileVersion.objects.filter(partner=partner).count() == 1
+
+
+def test_taken_label_on_the_page_is_named_on_its_field(partner_client, user, partner, draft,
+                                                       app_manager):
+    publish(draft, user, app_manager)
+    second = services.create_profile_version(actor=user, partner=partner)
+    response = partner_client.post(editor_url(second), form_data(second, label="1.0",
+                                                                 description="<p>Kept</p>"))
+    assert response.status_code == 400
+    assert "Profile version 1.0 already exists" in response.context["form"].errors["label"][0]
+    assert "correct these fields" in response.content.decode()
+    assert "Kept" in response.content.decode()
+    second.refresh_from_db()
+    assert second.label == "1.1"
 
 
 # ---------------------------------------------------------------- portal pages
@@ -398,7 +525,7 @@ def test_pages_walk_draft_pending_and_locked(partner_client, user, draft):
     assert "Withdraw request" in html and "Save draft" not in html
 
     response = partner_client.post(editor_url(draft), form_data(draft, description="<p>Locked?</p>"))
-    assert response.status_code == 302
+    assert response.status_code == 409
     draft.refresh_from_db()
     assert draft.description == DESCRIPTION
 
