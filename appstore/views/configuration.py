@@ -288,8 +288,11 @@ def review_configuration(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("review:configuration", pk=version.pk)
+        where = version.environment.code
+        if version.app.is_custom and where == "stage":
+            where = "stage and online (custom app, Explicit level); the partner is asked for the customer"
         messages.success(request, f"{version.app.name} configuration {version.label} is approved and live in "
-                                  f"{version.environment.code}; the technical contact has been told.")
+                                  f"{where}; the technical contact has been told.")
         return redirect("review:queue")
     if action != "reject":
         return HttpResponseBadRequest("Unknown action.")

@@ -161,9 +161,11 @@ def test_custom_app_page_says_what_stage_approval_does(staff_client, partner_mem
     version = ConfigurationFactory(app=app, state=VersionState.PENDING)
     html = staff_client.get(url(version)).content.decode()
     assert "also publishes this configuration to online at the Explicit authorization level" in html
-    staff_client.post(url(version), {"action": "approve", "seen_fingerprint": seen(staff_client, version)})
+    response = staff_client.post(url(version), {"action": "approve",
+                                                "seen_fingerprint": seen(staff_client, version)}, follow=True)
     online = live_configuration(app, "online")
     assert online.authorization_level == AuthorizationLevel.EXPLICIT
+    assert "live in stage and online" in response.content.decode()
 
 
 # ---------------------------------------------------------------- staff-only settings
