@@ -137,7 +137,11 @@ class PartnerSignupView(SignupView):
 def home(request):
     member = current_membership(request)
     if member is None:
-        return render(request, "appstore/portal/no_partner.html", {"form": PartnerCreateForm()})
+        return render(request, "appstore/portal/no_partner.html", {
+            "form": PartnerCreateForm(),
+            "blocked": [m.partner for m in PartnerMember.objects.filter(user=request.user, can_login=False)
+                        .select_related("partner")],
+        })
     require(member, "read")
     return render(request, "appstore/portal/home.html", {
         "member": member,

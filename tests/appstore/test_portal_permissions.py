@@ -166,3 +166,11 @@ def test_another_partners_objects_are_not_found(client, world, name, args, extra
     response = send(client, name, args, extra, data, world)
     assert response.status_code == 404
     assert AuditEntry.objects.count() == entries
+
+
+def test_member_without_sign_in_is_told_why(client, world):
+    member = member_with(world, dict.fromkeys(FLAGS, True))
+    PartnerMember.objects.filter(pk=member.pk).update(can_login=False)
+    client.force_login(member.user)
+    html = client.get(reverse("portal:home")).content.decode()
+    assert world["partner"].name in html and "sign-in permission there is switched off" in html
