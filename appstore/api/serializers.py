@@ -4,6 +4,7 @@ Nothing here ever reads a client secret's hash or a private key: clients show on
 a secret or certificate exists, with its public facts (expiry, fingerprint).
 """
 
+import functools
 from collections.abc import Mapping
 
 from django.urls import reverse
@@ -44,22 +45,95 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
 
 
-class IncompleteSerializer(ErrorSerializer):
-    missing = serializers.ListField(child=serializers.CharField(),
-                                    help_text="What still blocks the publish request.")
-
-
 FIELD_ERRORS_SCHEMA = {
     "type": "object",
     "description": "Messages per field name (non_field_errors for the version as a whole).",
     "additionalProperties": {},
 }
+# A publish request refused: the version is incomplete, or the body held fields.
+INCOMPLETE_SCHEMA = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}, "code": {"type": "string", "enum": ["incomplete"]},
+                   "missing": {"type": "array", "items": {"type": "string"},
+                               "description": "What still blocks the publish request."}},
+    "required": ["detail", "code", "missing"],
+}
+PUBLISH_REFUSED_SCHEMA = {"anyOf": [INCOMPLETE_SCHEMA, FIELD_ERRORS_SCHEMA]}
+
+
+# ---------------------------------------------------------------- strict input
+
+READ_ONLY_MESSAGE = "Read-only; this field cannot be written."
+SET_WITH_PATCH_MESSAGE = "Not taken when creating a version; change it with PATCH on the new version."
+NO_INPUT_MESSAGE = "This action takes no input; change the version with PATCH first."
+
+
+class StrictInputMixin:
+    """Input that names every field it does not take, instead of silently dropping it.
+
+    A field the API shows but never accepts here is refused as read-only (or with the message
+    ``refused_messages`` gives for it); any other unknown name is refused with the list of
+    accepted fields. The errors are reported together with the other fields' errors.
+    """
+
+    def refused_messages(self) -> dict[str, str]:
+        """Messages for names this input refuses on purpose, by name."""
+        return {}
+
+    def refused_fields(self, data) -> dict[str, list[str]]:
+        if not isinstance(data, Mapping):
+            return {}
+        writable = [name for name, field in self.fields.items() if not field.read_only]
+        unknown = [key for key in data if key not in writable]
+        if not unknown:
+            return {}
+        messages = self.refused_messages()
+        accepted = ", ".join(writable) if writable else "none (send an empty body)"
+        return {key: [messages.get(key) or f"Unknown field; accepted fields: {accepted}."]
+                for key in unknown}
+
+    def to_internal_value(self, data):
+        refused = self.refused_fields(data)
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not refused or not isinstance(exc.detail, Mapping):
+                raise
+            raise serializers.ValidationError({**exc.detail, **refused}) from exc
+        if refused:
+            raise serializers.ValidationError(refused)
+        return value
+
+
+@functools.cache
+def field_names(serializer_class: type[serializers.Serializer], *, writable: bool = False) -> frozenset[str]:
+    """The names a serializer shows, or (writable=True) the names it takes."""
+    return frozenset(name for name, field in serializer_class().fields.items()
+                     if not (writable and field.read_only))
+
+
+def shown_but_not_taken(*, shown: type, taken: type, patch: type | None = None) -> dict[str, str]:
+    """Messages for the fields ``shown`` presents that ``taken`` does not accept: read-only, or,
+    for a field the ``patch`` serializer accepts, a pointer to PATCH."""
+    accepted = field_names(taken, writable=True)
+    later = field_names(patch, writable=True) if patch else frozenset()
+    return {name: SET_WITH_PATCH_MESSAGE if name in later else READ_ONLY_MESSAGE
+            for name in field_names(shown) if name not in accepted}
+
+
+class NoInputSerializer(StrictInputMixin, serializers.Serializer):
+    """The body of an action that takes no input (publish, withdraw): none, or {}."""
+
+    def refused_fields(self, data) -> dict[str, list[str]]:
+        if not isinstance(data, Mapping):
+            return {}
+        return {key: [NO_INPUT_MESSAGE] for key in data}
 
 
 # ---------------------------------------------------------------- nested input
 
 
-class WholeObjectSerializer(serializers.Serializer):
+class WholeObjectSerializer(StrictInputMixin, serializers.Serializer):
     """A nested object that is always given whole, even inside a partial update.
 
     DRF passes the root's partial=True down to nested fields, which would make every field of
@@ -200,9 +274,13 @@ class ListingDetailSerializer(ListingSerializer):
         return self.context.get("missing", [])
 
 
-class ListingCreateSerializer(serializers.Serializer):
+class ListingCreateSerializer(StrictInputMixin, serializers.Serializer):
     label = serializers.CharField(max_length=64, required=False, allow_blank=True,
                                   help_text="Defaults to the next number after the latest version's.")
+
+    def refused_messages(self) -> dict[str, str]:
+        return shown_but_not_taken(shown=ListingDetailSerializer, taken=ListingCreateSerializer,
+                                   patch=ListingUpdateSerializer)
 
 
 class LinkInputSerializer(WholeObjectSerializer):
@@ -216,7 +294,7 @@ class VideoInputSerializer(WholeObjectSerializer):
     description = serializers.CharField(max_length=MAX_VIDEO_DESCRIPTION_LENGTH)
 
 
-class ListingUpdateSerializer(serializers.ModelSerializer):
+class ListingUpdateSerializer(StrictInputMixin, serializers.ModelSerializer):
     """A partial update of a draft or rejected listing version.
 
     ``links`` and ``videos``, when given, replace the version's whole set.
@@ -235,6 +313,9 @@ class ListingUpdateSerializer(serializers.ModelSerializer):
     class Meta:
         model = ListingVersion
         fields = [*LISTING_FIELDS, "categories", "languages", "markets", "links", "videos"]
+
+    def refused_messages(self) -> dict[str, str]:
+        return shown_but_not_taken(shown=ListingDetailSerializer, taken=ListingUpdateSerializer)
 
     def validate_links(self, links: list[dict]) -> dict[str, dict]:
         kinds = [link["kind"] for link in links]
@@ -328,13 +409,18 @@ class ConfigurationDetailSerializer(ConfigurationSerializer):
         return self.context.get("missing", [])
 
 
-class ConfigurationCreateSerializer(serializers.Serializer):
+class ConfigurationCreateSerializer(StrictInputMixin, serializers.Serializer):
     environment = serializers.ChoiceField(choices=[c for c in UrlScope.choices if c[0] != UrlScope.ALL])
     label = serializers.CharField(max_length=64, required=False, allow_blank=True,
                                   help_text="Defaults to the next number after the latest version's.")
 
+    def refused_messages(self) -> dict[str, str]:
+        return shown_but_not_taken(shown=ConfigurationDetailSerializer,
+                                   taken=ConfigurationCreateSerializer,
+                                   patch=ConfigurationUpdateSerializer)
 
-class ConfigurationUpdateSerializer(serializers.Serializer):
+
+class ConfigurationUpdateSerializer(StrictInputMixin, serializers.Serializer):
     """A partial update of a draft or rejected configuration version.
 
     A URL list or ``endpoints``, when given, replaces the stored one as a whole. Staff-only
@@ -351,12 +437,10 @@ class ConfigurationUpdateSerializer(serializers.Serializer):
         write_only=True, help_text="The version's updated_at as you last read it: if the version "
                                    "changed since, nothing is saved (409).")
 
-    def to_internal_value(self, data):
-        staff_only = [key for key in STAFF_FIELDS if isinstance(data, Mapping) and key in data]
-        if staff_only:
-            raise serializers.ValidationError(
-                {key: ["Only platform staff may change this setting."] for key in staff_only})
-        return super().to_internal_value(data)
+    def refused_messages(self) -> dict[str, str]:
+        return {**shown_but_not_taken(shown=ConfigurationDetailSerializer,
+                                      taken=ConfigurationUpdateSerializer),
+                **dict.fromkeys(STAFF_FIELDS, "Only platform staff may change this setting.")}
 
 
 # ---------------------------------------------------------------- publish requests

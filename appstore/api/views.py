@@ -79,7 +79,14 @@ ERROR_RESPONSES = {
                                                         "the message names it."),
     404: OpenApiResponse(s.ErrorSerializer, description="No such object in the token's company."),
 }
-BAD_REQUEST = OpenApiResponse(s.FIELD_ERRORS_SCHEMA, description="Invalid input, by field.")
+BAD_REQUEST = OpenApiResponse(s.FIELD_ERRORS_SCHEMA, description=(
+    "Invalid input, by field. A field this request does not take (unknown, misspelt or "
+    "read-only, such as id or state) is refused by name, never ignored."))
+NO_INPUT_REFUSED = OpenApiResponse(s.FIELD_ERRORS_SCHEMA, description=(
+    "The body held fields; this action takes none (each is refused by name)."))
+PUBLISH_REFUSED = OpenApiResponse(s.PUBLISH_REFUSED_SCHEMA, description=(
+    "The version is not complete yet (code incomplete, with missing), or the body held fields, "
+    "which this action does not take (refused by name)."))
 CONFLICT = OpenApiResponse(s.ErrorSerializer, description="The version's state does not allow this.")
 
 
@@ -113,6 +120,12 @@ def incomplete(missing: list[str]) -> Response:
 def codes_of(exc: DjangoValidationError) -> set[str]:
     return {error.code for error in exc.error_list} if hasattr(exc, "error_list") else {
         error.code for errors in exc.error_dict.values() for error in errors}
+
+
+def refuse_input(request) -> None:
+    """Actions without input (publish, withdraw) refuse a body with fields instead of ignoring it."""
+    if request.data:
+        s.NoInputSerializer(data=request.data).is_valid(raise_exception=True)
 
 
 def require_editable(version) -> None:
@@ -215,13 +228,12 @@ class ListingRequestPublish(ListingApiView):
 
     @extend_schema(tags=["listings"], summary="Request publishing: locks the version for review",
                    request=None,
-                   responses={200: s.ListingDetailSerializer,
-                              400: OpenApiResponse(s.IncompleteSerializer,
-                                                   description="The version is not complete yet."),
+                   responses={200: s.ListingDetailSerializer, 400: PUBLISH_REFUSED,
                               409: CONFLICT, **ERROR_RESPONSES})
     def post(self, request, *args, **kwargs):
         listing = self.get_listing()
         require_editable(listing)
+        refuse_input(request)
         missing = listing_services.missing_for_publish(listing)
         if not missing:
             try:
@@ -237,13 +249,14 @@ class ListingWithdraw(ListingApiView):
     serializer_class = s.ListingDetailSerializer
 
     @extend_schema(tags=["listings"], summary="Withdraw a pending request; the version is a draft again",
-                   request=None, responses={200: s.ListingDetailSerializer, 409: CONFLICT,
-                                            **ERROR_RESPONSES})
+                   request=None, responses={200: s.ListingDetailSerializer, 400: NO_INPUT_REFUSED,
+                                            409: CONFLICT, **ERROR_RESPONSES})
     def post(self, request, *args, **kwargs):
         listing = self.get_listing()
         if listing.state != VersionState.PENDING:
             raise Conflict(f"Version {listing.label} is not pending; only a pending request "
                            "can be withdrawn.")
+        refuse_input(request)
         listing = listing_services.withdraw_request(actor=request.user, listing=listing)
         return self.detail_response(listing)
 
@@ -341,13 +354,12 @@ class ConfigurationPublish(ConfigurationApiView):
                    description="A sod version is published at once. A stage or online version is "
                                "locked and waits for staff review (state pending).",
                    request=None,
-                   responses={200: s.ConfigurationDetailSerializer,
-                              400: OpenApiResponse(s.IncompleteSerializer,
-                                                   description="The version is not complete yet."),
+                   responses={200: s.ConfigurationDetailSerializer, 400: PUBLISH_REFUSED,
                               409: CONFLICT, **ERROR_RESPONSES})
     def post(self, request, *args, **kwargs):
         version = self.get_version()
         require_editable(version)
+        refuse_input(request)
         missing = configuration_services.missing_for_publish(version)
         if not missing:
             try:
@@ -364,13 +376,14 @@ class ConfigurationWithdraw(ConfigurationApiView):
 
     @extend_schema(tags=["configurations"],
                    summary="Withdraw a pending request; the version is a draft again",
-                   request=None, responses={200: s.ConfigurationDetailSerializer, 409: CONFLICT,
-                                            **ERROR_RESPONSES})
+                   request=None, responses={200: s.ConfigurationDetailSerializer,
+                                            400: NO_INPUT_REFUSED, 409: CONFLICT, **ERROR_RESPONSES})
     def post(self, request, *args, **kwargs):
         version = self.get_version()
         if version.state != VersionState.PENDING:
             raise Conflict(f"Version {version.label} is not pending; only a pending request "
                            "can be withdrawn.")
+        refuse_input(request)
         version = configuration_services.withdraw_configuration_request(actor=request.user,
                                                                         version=version)
         return self.detail_response(version)

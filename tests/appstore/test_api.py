@@ -393,6 +393,132 @@ def test_request_publish_and_withdraw(api, app, listing):
     assert api.get("/api/v1/requests/").json()["count"] == 0
 
 
+# ---------------------------------------------------------------- fields a write does not take
+
+READ_ONLY = ["Read-only; this field cannot be written."]
+NO_INPUT = ["This action takes no input; change the version with PATCH first."]
+WRITES = [endpoint for endpoint in ENDPOINTS if endpoint[1] != "get"]
+
+
+@pytest.mark.parametrize("name,method,key,body,flag", WRITES, ids=[e[0] for e in WRITES])
+def test_every_write_refuses_an_unknown_field_by_name(name, method, key, body, flag, api, app, listing,
+                                                      configuration):
+    counts, entries = version_counts(app), AuditEntry.objects.count()
+    url = endpoint_url(name, key, app.pk, listing.pk, configuration.pk)
+    if name.endswith("withdraw"):  # only a pending request can be withdrawn
+        ListingVersion.objects.filter(pk=listing.pk).update(state=VersionState.PENDING)
+        ConfigurationVersion.objects.filter(pk=configuration.pk).update(state=VersionState.PENDING)
+    response = call(api, method, url, {**(body or {}), "colour": "blue"})
+    assert response.status_code == 400, response.json()
+    assert list(response.json()) == ["colour"], response.json()
+    message = response.json()["colour"][0]
+    assert message.startswith("Unknown field;") or [message] == NO_INPUT
+    listing.refresh_from_db()
+    configuration.refresh_from_db()
+    assert listing.header != "Changed" and configuration.consent_text != "Changed"
+    assert version_counts(app) == counts and AuditEntry.objects.count() == entries
+    if name.endswith("withdraw"):
+        assert listing.state == configuration.state == VersionState.PENDING
+    else:
+        assert listing.state == configuration.state == VersionState.DRAFT
+
+
+def test_listing_patch_names_unknown_and_read_only_fields(api, app, listing):
+    before = listing_state(listing)
+    url = f"/api/v1/apps/{app.pk}/listings/{listing.pk}/"
+    response = api.patch(url, {"state": "published", "id": 1, "headr": "Typo", "label": "Changed",
+                               "header": "x" * 200}, format="json")
+    assert response.status_code == 400
+    errors = response.json()
+    assert set(errors) == {"state", "id", "headr", "header"}  # with the other fields' errors
+    assert errors["state"] == errors["id"] == READ_ONLY
+    assert errors["headr"][0].startswith("Unknown field; accepted fields: label, header,")
+    assert listing_state(listing) == before
+    alone = api.patch(url, {"state": "published"}, format="json")
+    assert alone.status_code == 400 and alone.json() == {"state": READ_ONLY}
+    assert ListingVersion.objects.get(pk=listing.pk).state == VersionState.DRAFT
+
+
+def test_a_listing_read_back_whole_is_refused_by_its_read_only_fields(api, app, listing):
+    url = f"/api/v1/apps/{app.pk}/listings/{listing.pk}/"
+    read = api.get(url).json()
+    response = api.patch(url, read, format="json")
+    assert response.status_code == 400
+    errors = response.json()
+    assert {"id", "app_id", "environment", "state", "is_live", "images", "missing_for_publish"} <= set(errors)
+    assert all(messages == READ_ONLY for messages in errors.values()), errors
+    assert not {"label", "header", "links", "videos", "categories"} & set(errors)
+
+
+def test_create_refuses_fields_it_does_not_take(api, app, listing):
+    counts = version_counts(app)
+    base = f"/api/v1/apps/{app.pk}/"
+    response = api.post(f"{base}listings/", {"label": "2.0", "header": "x", "state": "published",
+                                              "lable": "2.1"}, format="json")
+    assert response.status_code == 400
+    errors = response.json()
+    assert errors["header"] == ["Not taken when creating a version; change it with PATCH on the new "
+                                "version."]
+    assert errors["state"] == READ_ONLY
+    assert errors["lable"] == ["Unknown field; accepted fields: label."]
+    response = api.post(f"{base}configurations/", {"environment": "online", "consent_text": "x",
+                                                   "id": 3}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"consent_text", "id"}
+    assert response.json()["id"] == READ_ONLY
+    assert version_counts(app) == counts
+
+
+def test_configuration_patch_names_unknown_read_only_and_staff_fields(api, app, configuration):
+    before = ConfigurationVersion.objects.values().get(pk=configuration.pk)
+    response = api.patch(f"/api/v1/apps/{app.pk}/configurations/{configuration.pk}/",
+                         {"environment": "online", "widened": [], "consnt_text": "x", "claims": [],
+                          "consent_text": "Changed"}, format="json")
+    assert response.status_code == 400
+    errors = response.json()
+    assert errors["environment"] == errors["widened"] == READ_ONLY
+    assert errors["consnt_text"][0].startswith("Unknown field; accepted fields: label, redirect_urls,")
+    assert errors["claims"] == ["Only platform staff may change this setting."]
+    assert set(errors) == {"environment", "widened", "consnt_text", "claims"}
+    assert ConfigurationVersion.objects.values().get(pk=configuration.pk) == before
+
+
+@pytest.mark.parametrize("body,path", [
+    ({"links": [{"kind": "support", "url": "https://acme.example.com/help", "lable": "Help"}]},
+     ["links", "0", "lable"]),
+    ({"videos": [{"youtube_id": "dQw4w9WgXcQ", "description": "Demo", "position": 3}]},
+     ["videos", "0", "position"]),
+])
+def test_nested_listing_objects_refuse_unknown_fields(api, app, listing, body, path):
+    before = listing_state(listing)
+    errors = api.patch(f"/api/v1/apps/{app.pk}/listings/{listing.pk}/", body, format="json").json()
+    for part in path:
+        errors = errors[part]
+    assert errors[0].startswith("Unknown field;")
+    assert listing_state(listing) == before
+
+
+def test_nested_endpoint_refuses_unknown_fields(api, app, configuration):
+    response = api.patch(f"/api/v1/apps/{app.pk}/configurations/{configuration.pk}/", {
+        "endpoints": {"erp_sync": {"url": "https://acme.example.com/erp", "enabled": True,
+                                   "send_error_emails": False, "retries": 3}}}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"endpoints": {"erp_sync": {"retries": [
+        "Unknown field; accepted fields: url, enabled, send_error_emails."]}}}
+
+
+def test_actions_without_input_still_take_an_empty_body(api, app, configuration):
+    url = f"/api/v1/apps/{app.pk}/configurations/{configuration.pk}/"
+    api.patch(url, {"redirect_urls": {"all": ["https://acme.example.com/cb"]},
+                    "endpoints": {"state_change": {"url": "https://acme.example.com/state",
+                                                   "enabled": True, "send_error_emails": True}}},
+              format="json")
+    refused = api.post(url + "publish/", {"state": "published"}, format="json")
+    assert refused.status_code == 400 and refused.json() == {"state": NO_INPUT}
+    assert api.post(url + "publish/", {}, format="json").json()["state"] == "pending"
+    assert api.post(url + "withdraw/").json()["state"] == "draft"
+
+
 # ---------------------------------------------------------------- publish requests
 
 
@@ -729,7 +855,8 @@ REQUIRED = ["This field is required."]
 # DRF reports a list's errors by index ("0", "1", ...), leaving out the items that are fine.
 @pytest.mark.parametrize("body,errors", [
     ({"videos": [{"url": "https://evil.example/x"}]},
-     {"videos": {"0": {"youtube_id": REQUIRED, "description": REQUIRED}}}),
+     {"videos": {"0": {"youtube_id": REQUIRED, "description": REQUIRED,
+                       "url": ["Unknown field; accepted fields: youtube_id, description."]}}}),
     ({"videos": [{"youtube_id": "dQw4w9WgXcQ"}]}, {"videos": {"0": {"description": REQUIRED}}}),
     ({"videos": [{"description": "Demo"}]}, {"videos": {"0": {"youtube_id": REQUIRED}}}),
     ({"videos": [{"youtube_id": "dQw4w9WgXcQ", "description": "Demo"}, {"description": "Two"}]},

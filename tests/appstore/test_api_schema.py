@@ -172,16 +172,22 @@ def test_real_responses_match_the_schema(schema, partner_member, other_partner_m
     api.request("post", base, {}, expect=400)
     url = f"{base}{draft['id']}/"
     api.request("patch", url, {"header": "x" * 200}, expect=400)
+    api.request("patch", url, {"state": "published", "headr": "x"}, expect=400)
+    api.request("post", base, {"label": "2.1", "header": "x"}, expect=400)
     api.request("patch", url, {"header": "Schema-checked header", "links": [], "videos": []})
     draft_row = app.listing_versions.get(pk=draft["id"])
     draft_row.links.all().delete()
     api.request("post", f"{url}request-publish/", expect=400)
+    api.request("post", f"{url}request-publish/", {"force": True}, expect=400)
     complete_listing(draft_row)
     api.request("post", f"{url}withdraw/", expect=409)
     api.request("post", f"{url}request-publish/")
+    api.request("post", f"{url}withdraw/", {"reason": "x"}, expect=400)
     api.request("get", "/api/v1/requests/")
     api.request("get", "/api/v1/requests/?state=rejected&kind=listing")
     api.request("get", "/api/v1/requests/?state=nope", expect=400)
+    api.request("get", "/api/v1/requests/?environment=bogus", expect=400)
+    api.request("get", "/api/v1/requests/?environment=online")
     api.request("post", f"{url}withdraw/")
 
     configurations = f"/api/v1/apps/{app.pk}/configurations/"
@@ -194,6 +200,7 @@ def test_real_responses_match_the_schema(schema, partner_member, other_partner_m
     version_url = f"{configurations}{stage['id']}/"
     api.request("patch", version_url, {"claims": ["SystemToken"]}, expect=400)
     api.request("post", f"{version_url}publish/", expect=400)
+    api.request("post", f"{version_url}publish/", {"state": "published"}, expect=400)
     api.request("patch", version_url, {
         "redirect_urls": {"all": ["https://acme.example.com/cb"]}, "cors_origins": {},
         "endpoints": {"state_change": {"url": "https://acme.example.com/state", "enabled": True,
@@ -202,6 +209,7 @@ def test_real_responses_match_the_schema(schema, partner_member, other_partner_m
     api.request("post", f"{version_url}withdraw/", expect=409)
     api.request("post", f"{version_url}publish/")
     api.request("get", "/api/v1/requests/?kind=configuration")
+    api.request("post", f"{version_url}withdraw/", {"state": "draft"}, expect=400)
     api.request("post", f"{version_url}withdraw/")
 
     CheckedClient(checker, None).request("get", "/api/v1/apps/", expect=401)
