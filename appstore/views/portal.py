@@ -25,13 +25,11 @@ from ..forms import (
     AppCreateForm,
     AppSettingsForm,
     AuditFilterForm,
-    ImageAltForm,
-    ImageUploadForm,
-    ListingForm,
     PartnerCreateForm,
     PartnerSignupForm,
     apply_service_errors,
 )
+from ..forms.listing import ImageAltForm, ImageUploadForm, ListingForm
 from ..models import App, ImageKind, Invitation, ListingImage, ListingVersion, PartnerMember
 from ..selectors import portal as portal_selectors
 from ..selectors import team as team_selectors
