@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "audit",
     "tenants",
     "appstore",
+    "oauth2_provider",
+    "provisioning",
 ]
 
 MIDDLEWARE = [
@@ -214,6 +216,35 @@ STORE_ENVIRONMENT = os.environ.get("STORE_ENVIRONMENT", "online")
 
 # Local development only: sod integration endpoints may use http:// and localhost / private addresses.
 ALLOW_PRIVATE_PARTNER_URLS = env_bool("ALLOW_PRIVATE_PARTNER_URLS", False)
+
+# The login service (OpenID Connect) is django-oauth-toolkit with its models swapped into
+# provisioning, so every code and token carries the tenant authorization it was issued under.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "provisioning.LoginClient"
+OAUTH2_PROVIDER_GRANT_MODEL = "provisioning.Grant"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "provisioning.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "provisioning.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "provisioning.IDToken"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OAUTH2_VALIDATOR_CLASS": "provisioning.oidc.validator.LoginValidator",
+    "ACCESS_TOKEN_GENERATOR": "provisioning.oidc.tokens.access_token",
+    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 600,
+    "ID_TOKEN_EXPIRE_SECONDS": 300,
+    # Refresh tokens live as long as the authorization is active (checked on every use).
+    "REFRESH_TOKEN_EXPIRE_SECONDS": None,
+    "ROTATE_REFRESH_TOKEN": True,
+    "PKCE_REQUIRED": False,
+    "SCOPES": {"openid": "Sign you in"},
+    "DEFAULT_SCOPES": ["openid"],
+    # Tokens are stored only as checksums.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+}
+# Key that encrypts the login service's signing keys at rest (any string; derived to a Fernet key).
+SIGNING_KEY_ENCRYPTION_KEY = os.environ.get("SIGNING_KEY_ENCRYPTION_KEY") or SECRET_KEY
+# How long a retired signing key stays in the JWKS after rotation.
+SIGNING_KEY_GRACE_SECONDS = int(os.environ.get("SIGNING_KEY_GRACE_SECONDS", 24 * 3600))
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

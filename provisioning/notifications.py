@@ -1,0 +1,34 @@
+"""E-mails of the login service, rendered from templates/provisioning/email/."""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+
+from .models import Authorization
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def uninstall_recipients(authorization: Authorization) -> list[str]:
+    """The app's uninstall-report addresses, else the partner's, else its administrative contact."""
+    app = authorization.app
+    partner = app.partner
+    recipients = _lines(app.uninstall_report_emails) or _lines(partner.uninstall_report_emails)
+    if not recipients and partner.administrative_contact is not None:
+        recipients = [partner.administrative_contact.email]
+    return sorted(set(recipients))
+
+
+def uninstall_report(*, authorization_id: int) -> int:
+    authorization = Authorization.objects.select_related(
+        "app__partner__administrative_contact", "tenant__environment", "revoked_by").get(pk=authorization_id)
+    recipients = uninstall_recipients(authorization)
+    if not recipients:
+        return 0
+    context = {"authorization": authorization, "app": authorization.app, "tenant": authorization.tenant,
+               "site_url": settings.SITE_URL}
+    subject = " ".join(render_to_string("provisioning/email/uninstall_subject.txt", context).split())
+    body = render_to_string("provisioning/email/uninstall_body.txt", context)
+    return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)

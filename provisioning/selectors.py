@@ -1,0 +1,72 @@
+"""Reads of the login service: who is calling, tenants a user can sign in to, installed apps."""
+
+import base64
+import binascii
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+from django.contrib.auth.hashers import check_password
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from appstore.models import ClientSecret
+from tenants.models import Environment, Tenant, TenantMember
+
+from .models import Authorization, AuthorizationStatus, LoginClient, ResourceServer
+
+
+def request_client_credentials(request: HttpRequest) -> tuple[str, str] | None:
+    """(client_id, secret) from HTTP Basic, else from the form body."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header.startswith("Basic "):
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+            client_id, secret = map(unquote_plus, decoded.split(":", 1))
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+        return client_id, secret
+    client_id, secret = request.POST.get("client_id", ""), request.POST.get("client_secret", "")
+    return (client_id, secret) if client_id and secret else None
+
+
+@dataclass
+class IntrospectionCaller:
+    client: LoginClient | None = None
+    resource_server: ResourceServer | None = None
+
+    def may_introspect(self, client: LoginClient) -> bool:
+        return self.resource_server is not None or (self.client is not None and self.client.pk == client.pk)
+
+
+def introspection_caller(request: HttpRequest, environment: Environment) -> IntrospectionCaller | None:
+    credentials = request_client_credentials(request)
+    if credentials is None:
+        return None
+    client_id, secret = credentials
+    if len(client_id) > 64 or len(secret) > 512:
+        return None
+    server = ResourceServer.objects.filter(environment=environment, client_id=client_id).first()
+    if server is not None:
+        return IntrospectionCaller(resource_server=server) if check_password(secret, server.secret_hash) else None
+    client = LoginClient.objects_all.filter(environment=environment, client_id=client_id).first()
+    if client is None:
+        return None
+    stored = ClientSecret.objects.filter(client_id=client.app_client_id).first()
+    return IntrospectionCaller(client=client) if stored is not None and stored.matches(secret) else None
+
+
+def login_tenants(user, environment: Environment) -> QuerySet[TenantMember]:
+    """The user's memberships in tenants of one environment."""
+    return (TenantMember.objects.filter(user=user, tenant__environment=environment)
+            .select_related("tenant").order_by("tenant__company_name", "tenant__context_identifier"))
+
+
+def authorization_for(app, tenant: Tenant) -> Authorization | None:
+    return Authorization.objects.filter(app=app, tenant=tenant).select_related("approved_by").first()
+
+
+def installed_app_ids(user, environment: Environment) -> set[int]:
+    """Apps active in any tenant of the environment the user belongs to (the store's "installed")."""
+    return set(Authorization.objects.filter(
+        tenant__members__user=user, tenant__environment=environment, status=AuthorizationStatus.ACTIVE,
+    ).values_list("app_id", flat=True))
