@@ -47,6 +47,9 @@ def usable_authorization(pk: int) -> Authorization | None:
 
 
 class LoginValidator(OAuth2Validator):
+    # Every claim goes into the id_token whatever the scope: only "openid" is offered.
+    oidc_claim_scope = None
+
     # --------------------------------------------------------- clients
     def _load_application(self, client_id, request):
         if current_environment.get() is None or not isinstance(client_id, str) or len(client_id) > 64:
