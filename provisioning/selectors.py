@@ -47,7 +47,8 @@ def introspection_caller(request: HttpRequest, environment: Environment) -> Intr
         return None
     server = ResourceServer.objects.filter(environment=environment, client_id=client_id).first()
     if server is not None:
-        return IntrospectionCaller(resource_server=server) if check_password(secret, server.secret_hash) else None
+        valid = check_password(secret, server.secret_hash)
+        return IntrospectionCaller(resource_server=server) if valid else None
     client = LoginClient.objects_all.filter(environment=environment, client_id=client_id).first()
     if client is None:
         return None

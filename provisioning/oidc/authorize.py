@@ -47,7 +47,7 @@ class Decision:
 def _tenant_from_acr(acr_values: str) -> str | None:
     for value in (acr_values or "").split():
         if value.lower().startswith("tenant:"):
-            return value[len("tenant:"):]
+            return value[len("tenant:") :]
     return None
 
 
@@ -61,8 +61,12 @@ class AuthorizeView(OAuthLibMixin, View):
     def dispatch(self, request: HttpRequest, *args, env: str, **kwargs) -> HttpResponse:
         self.environment = Environment.objects.filter(code=env).first()
         if self.environment is None:
-            return error_page(request, AuthorizationError.INVALID_REDIRECT_URL,
-                              "This login service has no such environment.", status=404)
+            return error_page(
+                request,
+                AuthorizationError.INVALID_REDIRECT_URL,
+                "This login service has no such environment.",
+                status=404,
+            )
         with environment_scope(self.environment.code):
             response = super().dispatch(request, *args, **kwargs)
         # The consent page must never be framed by another site.
@@ -77,32 +81,54 @@ class AuthorizeView(OAuthLibMixin, View):
         client_id = params.get("client_id", "")
         client = None
         if client_id and len(client_id) <= 64:
-            client = (LoginClient.objects.select_related("app_client__app__partner", "environment")
-                      .filter(client_id=client_id).first())
+            client = (
+                LoginClient.objects.select_related("app_client__app__partner", "environment")
+                .filter(client_id=client_id)
+                .first()
+            )
         if client is None:
-            return None, error_page(request, AuthorizationError.INVALID_REDIRECT_URL, (
-                "The app that sent you here is not known to this login service"
-                f" ({self.environment.code}). Its client ID may be wrong or meant for another environment."))
+            return None, error_page(
+                request,
+                AuthorizationError.INVALID_REDIRECT_URL,
+                (
+                    "The app that sent you here is not known to this login service"
+                    f" ({self.environment.code}). Its client ID may be wrong or meant for another "
+                    "environment."
+                ),
+            )
         self.client = client
         self.app = client.app_client.app
         redirect_uri = params.get("redirect_uri", "")
         if not redirect_uri:
             exact = [url for url in registered_urls(client, "redirect_urls") if not is_pattern(url)]
             if len(exact) != 1:
-                return None, error_page(request, AuthorizationError.INVALID_REDIRECT_URL, (
-                    f"{self.app.name} did not say where to return to (redirect_uri)."), app_name=self.app.name)
+                return None, error_page(
+                    request,
+                    AuthorizationError.INVALID_REDIRECT_URL,
+                    (f"{self.app.name} did not say where to return to (redirect_uri)."),
+                    app_name=self.app.name,
+                )
             redirect_uri = exact[0]
         if not redirect_uri_registered(client, redirect_uri):
-            return None, error_page(request, AuthorizationError.INVALID_REDIRECT_URL, (
-                f"The address {self.app.name} asked to return to is not registered for the app in "
-                f"{self.environment.code}, so you are not sent there."), app_name=self.app.name)
+            return None, error_page(
+                request,
+                AuthorizationError.INVALID_REDIRECT_URL,
+                (
+                    f"The address {self.app.name} asked to return to is not registered for the app in "
+                    f"{self.environment.code}, so you are not sent there."
+                ),
+                app_name=self.app.name,
+            )
         return redirect_uri, None
 
     def _error_back(self, redirect_uri: str, error: str, description: str) -> str:
         state = self.request.GET.get("state")
         mode = self.request.GET.get("response_mode")
-        return _with_params(redirect_uri, {"error": error, "error_description": description, "state": state},
-                            fragment=mode == "fragment")
+        return _with_params(
+            redirect_uri,
+            {"error": error, "error_description": description, "state": state},
+            fragment=mode == "fragment",
+        )
 
     def _refuse(self, request, redirect_uri: str, code: AuthorizationError, message: str) -> HttpResponse:
         back = self._error_back(redirect_uri, "access_denied", f"{code.label}: {message}")
@@ -114,24 +140,35 @@ class AuthorizeView(OAuthLibMixin, View):
         mode = params.get("response_mode")
         redirect_uri = self.redirect_uri
         if mode and mode not in RESPONSE_MODES:
-            return None, HttpResponseRedirect(self._error_back(
-                redirect_uri, "invalid_request", "response_mode must be query, fragment or form_post."))
+            return None, HttpResponseRedirect(
+                self._error_back(
+                    redirect_uri, "invalid_request", "response_mode must be query, fragment or form_post."
+                )
+            )
         if params.get("response_type") not in (None, "", "code"):
-            return None, HttpResponseRedirect(self._error_back(
-                redirect_uri, "unsupported_response_type", "Only response_type=code is offered."))
+            return None, HttpResponseRedirect(
+                self._error_back(
+                    redirect_uri, "unsupported_response_type", "Only response_type=code is offered."
+                )
+            )
         if "openid" not in params.get("scope", "").split():
-            return None, HttpResponseRedirect(self._error_back(
-                redirect_uri, "invalid_scope", "The scope must contain openid."))
+            return None, HttpResponseRedirect(
+                self._error_back(redirect_uri, "invalid_scope", "The scope must contain openid.")
+            )
         try:
             _scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
             oauthlib_error = error.oauthlib_error
             if isinstance(oauthlib_error, oauth_errors.FatalClientError):
-                return None, error_page(request, AuthorizationError.INVALID_REDIRECT_URL,
-                                        oauthlib_error.description or "The request is not valid.",
-                                        app_name=self.app.name)
-            return None, HttpResponseRedirect(self._error_back(
-                redirect_uri, oauthlib_error.error, oauthlib_error.description or ""))
+                return None, error_page(
+                    request,
+                    AuthorizationError.INVALID_REDIRECT_URL,
+                    oauthlib_error.description or "The request is not valid.",
+                    app_name=self.app.name,
+                )
+            return None, HttpResponseRedirect(
+                self._error_back(redirect_uri, oauthlib_error.error, oauthlib_error.description or "")
+            )
         return credentials, None
 
     def _decide(self, request: HttpRequest):
@@ -141,45 +178,78 @@ class AuthorizeView(OAuthLibMixin, View):
         if wanted is not None:
             memberships = [m for m in memberships if m.tenant.context_identifier == wanted]
             if not memberships:
-                return None, self._refuse(request, self.redirect_uri, AuthorizationError.DENIED,
-                                          f"Account does not have access: you are not a user of {wanted[:40]}.")
+                return None, self._refuse(
+                    request,
+                    self.redirect_uri,
+                    AuthorizationError.DENIED,
+                    f"Account does not have access: you are not a user of {wanted[:40]}.",
+                )
         if not memberships:
-            return None, self._refuse(request, self.redirect_uri, AuthorizationError.DENIED, (
-                f"Account does not have access: {request.user.email} is not a user of any CRM "
-                f"in {self.environment.name}."))
+            return None, self._refuse(
+                request,
+                self.redirect_uri,
+                AuthorizationError.DENIED,
+                (
+                    f"Account does not have access: {request.user.email} is not a user of any CRM "
+                    f"in {self.environment.name}."
+                ),
+            )
         if len(memberships) > 1:
             return None, self._pick_tenant(request, memberships)
         member = memberships[0]
         tenant = member.tenant
         if not tenant.is_running:
-            return None, self._refuse(request, self.redirect_uri, AuthorizationError.DENIED,
-                                      f"{tenant.company_name}'s CRM is not running "
-                                      f"({tenant.get_state_display()}); try again later.")
+            return None, self._refuse(
+                request,
+                self.redirect_uri,
+                AuthorizationError.DENIED,
+                f"{tenant.company_name}'s CRM is not running "
+                f"({tenant.get_state_display()}); try again later.",
+            )
         authorization = authorization_for(self.app, tenant)
         if authorization is not None and authorization.is_usable:
             return Decision(member, authorization), None
         status = authorization.current_status if authorization is not None else None
         if not member.is_admin:
             if authorization is None:
-                code, message = AuthorizationError.DENIED, (
-                    f"Account does not have access: {self.app.name} is not installed for "
-                    f"{tenant.company_name}. Ask one of its administrators to install it.")
+                code, message = (
+                    AuthorizationError.DENIED,
+                    (
+                        f"Account does not have access: {self.app.name} is not installed for "
+                        f"{tenant.company_name}. Ask one of its administrators to install it."
+                    ),
+                )
             elif status == AuthorizationStatus.REVOKED:
-                code, message = AuthorizationError.REVOKED, (
-                    f"{self.app.name} was uninstalled from {tenant.company_name}.")
+                code, message = (
+                    AuthorizationError.REVOKED,
+                    (f"{self.app.name} was uninstalled from {tenant.company_name}."),
+                )
             elif status == AuthorizationStatus.EXPIRED:
-                code, message = AuthorizationError.EXPIRED, (
-                    f"{self.app.name}'s access to {tenant.company_name} has expired.")
+                code, message = (
+                    AuthorizationError.EXPIRED,
+                    (f"{self.app.name}'s access to {tenant.company_name} has expired."),
+                )
             else:
-                code, message = AuthorizationError.NEEDS_REAPPROVAL, (
-                    f"{self.app.name} now asks for more access; an administrator of "
-                    f"{tenant.company_name} must approve it again before you can sign in.")
+                code, message = (
+                    AuthorizationError.NEEDS_REAPPROVAL,
+                    (
+                        f"{self.app.name} now asks for more access; an administrator of "
+                        f"{tenant.company_name} must approve it again before you can sign in."
+                    ),
+                )
             return None, self._refuse(request, self.redirect_uri, code, message)
         if consent.is_explicit(self.app, self.environment) and (
-                authorization is None or authorization.activated_by_id is None):
-            return None, self._refuse(request, self.redirect_uri, AuthorizationError.DENIED, (
-                f"{self.app.name} is a custom app: the platform's staff activate it for one customer when "
-                "the partner asks, so it cannot be approved here."))
+            authorization is None or authorization.activated_by_id is None
+        ):
+            return None, self._refuse(
+                request,
+                self.redirect_uri,
+                AuthorizationError.DENIED,
+                (
+                    f"{self.app.name} is a custom app: the platform's staff activate it for one customer "
+                    "when the partner asks, so it cannot be approved here."
+                ),
+            )
         kind = "reapprove" if status == AuthorizationStatus.ACTIVE else "install"
         return Decision(member, authorization, consent=kind), None
 
@@ -190,35 +260,57 @@ class AuthorizeView(OAuthLibMixin, View):
             acr = [v for v in params.get("acr_values", "").split() if not v.lower().startswith("tenant:")]
             params["acr_values"] = " ".join([*acr, f"tenant:{member.tenant.context_identifier}"])
             choices.append({"member": member, "url": f"{request.path}?{params.urlencode()}"})
-        return render(request, "provisioning/pick_tenant.html", {
-            "app": self.app, "choices": choices, "environment": self.environment})
+        return render(
+            request,
+            "provisioning/pick_tenant.html",
+            {"app": self.app, "choices": choices, "environment": self.environment},
+        )
 
     # ------------------------------------------------------------ responses
     def _issue(self, request: HttpRequest, credentials: dict, authorization: Authorization) -> HttpResponse:
         mode = request.GET.get("response_mode") or "query"
-        credentials = {**credentials, "login_authorization_id": authorization.pk,
-                       "response_mode": "fragment" if mode == "fragment" else "query"}
+        credentials = {
+            **credentials,
+            "login_authorization_id": authorization.pk,
+            "response_mode": "fragment" if mode == "fragment" else "query",
+        }
         try:
             uri, _headers, _body, _status = self.create_authorization_response(
-                request=request, scopes="openid", credentials=credentials, allow=True)
+                request=request, scopes="openid", credentials=credentials, allow=True
+            )
         except OAuthToolkitError as error:
-            return HttpResponseRedirect(self._error_back(
-                self.redirect_uri, error.oauthlib_error.error, error.oauthlib_error.description or ""))
+            return HttpResponseRedirect(
+                self._error_back(
+                    self.redirect_uri, error.oauthlib_error.error, error.oauthlib_error.description or ""
+                )
+            )
         if mode == "form_post":
             parts = urlsplit(uri)
             target = uri.split("?", 1)[0]
-            return render(request, "provisioning/form_post.html", {
-                "action": target, "fields": parse_qsl(parts.query), "app": self.app})
+            return render(
+                request,
+                "provisioning/form_post.html",
+                {"action": target, "fields": parse_qsl(parts.query), "app": self.app},
+            )
         return HttpResponseRedirect(uri)
 
     def _consent_page(self, request: HttpRequest, decision: Decision, status: int = 200) -> HttpResponse:
         live = live_configuration(self.app, self.environment)
-        return render(request, "provisioning/consent.html", {
-            "app": self.app, "partner": self.app.partner, "tenant": decision.member.tenant,
-            "environment": self.environment, "consent_text": live.consent_text if live else "",
-            "grants": consent.consent_grants(self.app, self.environment), "kind": decision.consent,
-            "authorization": decision.authorization,
-        }, status=status)
+        return render(
+            request,
+            "provisioning/consent.html",
+            {
+                "app": self.app,
+                "partner": self.app.partner,
+                "tenant": decision.member.tenant,
+                "environment": self.environment,
+                "consent_text": live.consent_text if live else "",
+                "grants": consent.consent_grants(self.app, self.environment),
+                "kind": decision.consent,
+                "authorization": decision.authorization,
+            },
+            status=status,
+        )
 
     def _prepare(self, request: HttpRequest):
         redirect_uri, response = self._client_and_redirect(request)
@@ -256,12 +348,19 @@ class AuthorizeView(OAuthLibMixin, View):
         if not decision.consent:
             return self._issue(request, credentials, decision.authorization)
         if request.POST.get("decision") != "approve":
-            return HttpResponseRedirect(self._error_back(
-                self.redirect_uri, "access_denied", "The administrator did not approve the app."))
+            return HttpResponseRedirect(
+                self._error_back(
+                    self.redirect_uri, "access_denied", "The administrator did not approve the app."
+                )
+            )
         live = live_configuration(self.app, self.environment)
         try:
-            authorization = consent.approve(app=self.app, tenant=decision.member.tenant, user=request.user,
-                                            consent_text=live.consent_text if live else "")
+            authorization = consent.approve(
+                app=self.app,
+                tenant=decision.member.tenant,
+                user=request.user,
+                consent_text=live.consent_text if live else "",
+            )
         except consent.ConsentRefused as refused:
             return self._refuse(request, self.redirect_uri, refused.code, refused.message)
         return self._issue(request, credentials, authorization)

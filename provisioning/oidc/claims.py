@@ -18,7 +18,10 @@ def claim(name: str) -> str:
 def identity_claims(*, user, authorization: Authorization) -> dict:
     tenant = authorization.tenant
     member = TenantMember.objects.filter(tenant=tenant, user=user).first()
-    webapi_url = tenant.webapi_url or f"{settings.SITE_URL}/sandbox/{tenant.environment.code}/{tenant.context_identifier}/api/"
+    webapi_url = (
+        tenant.webapi_url
+        or f"{settings.SITE_URL}/sandbox/{tenant.environment.code}/{tenant.context_identifier}/api/"
+    )
     base = tenant.public_endpoint or webapi_url.rsplit("/api", 1)[0]
     claims = {
         "nbf": int(timezone.now().timestamp()),

@@ -17,13 +17,29 @@ def request_id(request: HttpRequest) -> str:
     return request.login_request_id
 
 
-def error_page(request: HttpRequest, code: AuthorizationError, message: str, *, back_url: str = "",
-               app_name: str = "", status: int = 400) -> HttpResponse:
+def error_page(
+    request: HttpRequest,
+    code: AuthorizationError,
+    message: str,
+    *,
+    back_url: str = "",
+    app_name: str = "",
+    status: int = 400,
+) -> HttpResponse:
     """Never redirects: ``back_url`` is a link the user may follow, built only from a registered URL."""
     rid = request_id(request)
     logger.info("Login refused: %s (%d) request %s: %s", code.label, code.value, rid, message)
-    response = render(request, "provisioning/error.html", {
-        "code": code, "message": message, "request_id": rid, "back_url": back_url, "app_name": app_name,
-    }, status=status)
+    response = render(
+        request,
+        "provisioning/error.html",
+        {
+            "code": code,
+            "message": message,
+            "request_id": rid,
+            "back_url": back_url,
+            "app_name": app_name,
+        },
+        status=status,
+    )
     response["Cache-Control"] = "no-store"
     return response

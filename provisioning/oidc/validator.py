@@ -96,8 +96,11 @@ class LoginValidator(OAuth2Validator):
         return redirect_uri_registered(request.client, redirect_uri)
 
     def get_default_redirect_uri(self, client_id, request, *args, **kwargs):
-        exact = [entry for entry in registered_urls(request.client, "redirect_urls")
-                 if not urlrules.is_pattern(entry)]
+        exact = [
+            entry
+            for entry in registered_urls(request.client, "redirect_urls")
+            if not urlrules.is_pattern(entry)
+        ]
         return exact[0] if len(exact) == 1 else None
 
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
@@ -108,12 +111,20 @@ class LoginValidator(OAuth2Validator):
         return client is not None and origin in registered_urls(client, "cors_origins")
 
     def _create_authorization_code(self, request, code, expires=None):
-        expires = expires or timezone.now() + timedelta(seconds=oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS)
+        expires = expires or timezone.now() + timedelta(
+            seconds=oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS
+        )
         return Grant.objects.create(
-            application=request.client, user=request.user, code=code["code"], expires=expires,
-            redirect_uri=request.redirect_uri, scope="openid",
-            code_challenge=request.code_challenge or "", code_challenge_method=request.code_challenge_method or "",
-            nonce=request.nonce or "", claims=json.dumps(request.claims or {}),
+            application=request.client,
+            user=request.user,
+            code=code["code"],
+            expires=expires,
+            redirect_uri=request.redirect_uri,
+            scope="openid",
+            code_challenge=request.code_challenge or "",
+            code_challenge_method=request.code_challenge_method or "",
+            nonce=request.nonce or "",
+            claims=json.dumps(request.claims or {}),
             authorization_id=request.login_authorization_id,
         )
 
@@ -140,9 +151,12 @@ class LoginValidator(OAuth2Validator):
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
         id_token = token.get("id_token")
         access_token = AccessToken(
-            user=request.user, scope=token["scope"], expires=expires,
+            user=request.user,
+            scope=token["scope"],
+            expires=expires,
             id_token=self._load_id_token(id_token) if id_token else None,
-            application=request.client, source_refresh_token=source_refresh_token,
+            application=request.client,
+            source_refresh_token=source_refresh_token,
             authorization=request.login_authorization,
         )
         set_token_value(access_token, token["access_token"])
@@ -151,7 +165,9 @@ class LoginValidator(OAuth2Validator):
 
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
         refresh_token = RefreshToken(
-            user=request.user, application=request.client, access_token=access_token,
+            user=request.user,
+            application=request.client,
+            access_token=access_token,
             token_family=previous_refresh_token.token_family if previous_refresh_token else uuid.uuid4(),
             authorization=request.login_authorization,
         )
@@ -165,4 +181,3 @@ class LoginValidator(OAuth2Validator):
 
     def get_oidc_issuer_endpoint(self, request):
         return issuer_for(current_environment.get())
-

@@ -55,28 +55,52 @@ def endpoint(environment_code: str, name: str) -> str:
 def discovery(request: HttpRequest, env: str) -> JsonResponse:
     environment = environment_or_404(env)
     code = environment.code
-    response = JsonResponse({
-        "issuer": issuer_for(code),
-        "authorization_endpoint": endpoint(code, "authorize"),
-        "token_endpoint": endpoint(code, "token"),
-        "jwks_uri": endpoint(code, "jwks"),
-        "revocation_endpoint": endpoint(code, "revoke"),
-        "end_session_endpoint": endpoint(code, "logout"),
-        "introspection_endpoint": endpoint(code, "introspect"),
-        "scopes_supported": ["openid"],
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "subject_types_supported": ["public"],
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-        "code_challenge_methods_supported": ["S256", "plain"],
-        "claims_supported": ["iss", "aud", "sub", "nonce", "iat", "nbf", "exp", *[claim(name) for name in (
-            "ctx", "serial", "webapi_url", "netserver_url", "associateid", "email", "company_name",
-            "is_administrator", "upn", "identityprovider", "system_token")]],
-    })
+    response = JsonResponse(
+        {
+            "issuer": issuer_for(code),
+            "authorization_endpoint": endpoint(code, "authorize"),
+            "token_endpoint": endpoint(code, "token"),
+            "jwks_uri": endpoint(code, "jwks"),
+            "revocation_endpoint": endpoint(code, "revoke"),
+            "end_session_endpoint": endpoint(code, "logout"),
+            "introspection_endpoint": endpoint(code, "introspect"),
+            "scopes_supported": ["openid"],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "subject_types_supported": ["public"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+            "introspection_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+            "code_challenge_methods_supported": ["S256", "plain"],
+            "claims_supported": [
+                "iss",
+                "aud",
+                "sub",
+                "nonce",
+                "iat",
+                "nbf",
+                "exp",
+                *[
+                    claim(name)
+                    for name in (
+                        "ctx",
+                        "serial",
+                        "webapi_url",
+                        "netserver_url",
+                        "associateid",
+                        "email",
+                        "company_name",
+                        "is_administrator",
+                        "upn",
+                        "identityprovider",
+                        "system_token",
+                    )
+                ],
+            ],
+        }
+    )
     response["Access-Control-Allow-Origin"] = "*"
     return response
 
@@ -97,10 +121,13 @@ class EnvironmentScopedMixin:
         if environment is None:
             return oauth_error("invalid_request", f"No environment {env[:20]!r}.", status=404)
         if len(request.body) > MAX_BODY:
-            return oauth_error("invalid_request", "The request body is too large.", status=413)
+            return self.too_large()
         self.environment = environment
         with environment_scope(environment.code):
             return super().dispatch(request, *args, **kwargs)
+
+    def too_large(self):
+        return oauth_error("invalid_request", "The request body is too large.", status=413)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -141,37 +168,62 @@ class IntrospectView(EnvironmentScopedMixin, View):
     def _access_token(self, caller, token: str) -> JsonResponse:
         import hashlib
 
-        row = (AccessToken.objects.select_related("application", "authorization__tenant", "user")
-               .filter(token_checksum=hashlib.sha256(token.encode()).hexdigest(),
-                       application__environment=self.environment).first())
+        row = (
+            AccessToken.objects.select_related("application", "authorization__tenant", "user")
+            .filter(
+                token_checksum=hashlib.sha256(token.encode()).hexdigest(),
+                application__environment=self.environment,
+            )
+            .first()
+        )
         if row is None or row.is_expired() or not row.authorization.is_usable:
             return self._inactive()
         if not caller.may_introspect(row.application):
             return self._inactive()
-        return JsonResponse({
-            "active": True, "token_type": "Bearer", "scope": row.scope,
-            "client_id": row.application.client_id, "ctx": row.authorization.tenant.context_identifier,
-            "sub": str(row.user_id), "username": row.user.email if row.user else "",
-            "exp": int(row.expires.timestamp()), "iss": issuer_for(self.environment.code),
-            "system_user": False,
-        })
+        return JsonResponse(
+            {
+                "active": True,
+                "token_type": "Bearer",
+                "scope": row.scope,
+                "client_id": row.application.client_id,
+                "ctx": row.authorization.tenant.context_identifier,
+                "sub": str(row.user_id),
+                "username": row.user.email if row.user else "",
+                "exp": int(row.expires.timestamp()),
+                "iss": issuer_for(self.environment.code),
+                "system_user": False,
+            }
+        )
 
     def _ticket(self, caller, ticket: str, app_token: str) -> JsonResponse:
         row = system_users.use_ticket(environment=self.environment, ticket=ticket)
         if row is None:
             return self._inactive()
-        client = LoginClient.objects_all.select_related("app_client__secret").filter(
-            app_client__app=row.authorization.app, environment=self.environment).first()
+        client = (
+            LoginClient.objects_all.select_related("app_client__secret")
+            .filter(app_client__app=row.authorization.app, environment=self.environment)
+            .first()
+        )
         secret = getattr(client.app_client, "secret", None) if client else None
-        if client is None or secret is None or not secret.matches(app_token) or not caller.may_introspect(client):
+        if (
+            client is None
+            or secret is None
+            or not secret.matches(app_token)
+            or not caller.may_introspect(client)
+        ):
             return self._inactive()
-        return JsonResponse({
-            "active": True, "token_type": "SOTicket", "client_id": client.client_id,
-            "ctx": row.authorization.tenant.context_identifier,
-            "sub": f"system:{row.authorization.system_user_token}",
-            "exp": int((row.last_used_at + system_users.TICKET_IDLE).timestamp()),
-            "iss": issuer_for(self.environment.code), "system_user": True,
-        })
+        return JsonResponse(
+            {
+                "active": True,
+                "token_type": "SOTicket",
+                "client_id": client.client_id,
+                "ctx": row.authorization.tenant.context_identifier,
+                "sub": f"system:{row.authorization.system_user_token}",
+                "exp": int((row.last_used_at + system_users.TICKET_IDLE).timestamp()),
+                "iss": issuer_for(self.environment.code),
+                "system_user": True,
+            }
+        )
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -182,19 +234,34 @@ class SystemUserView(EnvironmentScopedMixin, View):
         try:
             payload = json.loads(request.body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
-            return JsonResponse({"IsSuccessful": False, "Token": None,
-                                 "ErrorMessage": "The body must be JSON (UTF-8)."}, status=400)
+            return JsonResponse(
+                {"IsSuccessful": False, "Token": None, "ErrorMessage": "The body must be JSON (UTF-8)."},
+                status=400,
+            )
         result = system_users.exchange(environment=self.environment, payload=payload)
         if not result.ok:
             # Malformed input is a 400; a well-formed request that is refused answers 200 with
             # IsSuccessful false, as partner code written for the CRM's login service expects.
-            return JsonResponse({"IsSuccessful": False, "Token": None, "ErrorMessage": result.error},
-                                status=400 if result.bad_input else 200)
+            return JsonResponse(
+                {"IsSuccessful": False, "Token": None, "ErrorMessage": result.error},
+                status=400 if result.bad_input else 200,
+            )
         return JsonResponse({"IsSuccessful": True, "Token": result.token, "ErrorMessage": ""})
 
+    def too_large(self):
+        return JsonResponse(
+            {
+                "IsSuccessful": False,
+                "Token": None,
+                "ErrorMessage": f"The body is larger than {MAX_BODY} bytes.",
+            },
+            status=400,
+        )
+
     def http_method_not_allowed(self, request, *args, **kwargs):
-        return JsonResponse({"IsSuccessful": False, "Token": None,
-                             "ErrorMessage": "Use POST with a JSON body."}, status=405)
+        return JsonResponse(
+            {"IsSuccessful": False, "Token": None, "ErrorMessage": "Use POST with a JSON body."}, status=405
+        )
 
 
 def _verified_hint(environment: Environment, hint: str) -> dict | None:
@@ -233,20 +300,33 @@ class EndSessionView(View):
             client_id = client_id or (claims.get("aud") if isinstance(claims.get("aud"), str) else "")
         client = None
         if client_id:
-            client = LoginClient.objects_all.select_related("app_client__app", "environment").filter(
-                environment=environment, client_id=client_id).first()
+            client = (
+                LoginClient.objects_all.select_related("app_client__app", "environment")
+                .filter(environment=environment, client_id=client_id)
+                .first()
+            )
         if request.user.is_authenticated:
             logout(request)
         if not target:
             return render(request, "provisioning/signed_out.html", {"environment": environment})
-        if client is None or (claims is None and not client_id) or not redirect_uri_registered(
-                client, target, "post_logout_redirect_urls"):
-            return render(request, "provisioning/error.html", {
-                "code": AuthorizationError.INVALID_REDIRECT_URL, "request_id": request_id(request),
-                "message": "You are signed out. The address to return to is not registered for this app, "
-                           "so you are not sent there.", "signed_out": True}, status=400)
+        if (
+            client is None
+            or (claims is None and not client_id)
+            or not redirect_uri_registered(client, target, "post_logout_redirect_urls")
+        ):
+            return render(
+                request,
+                "provisioning/error.html",
+                {
+                    "code": AuthorizationError.INVALID_REDIRECT_URL,
+                    "request_id": request_id(request),
+                    "message": "You are signed out. The address to return to is not registered for this app, "
+                    "so you are not sent there.",
+                    "signed_out": True,
+                },
+                status=400,
+            )
         state = params.get("state")
         if state:
             target += ("&" if "?" in target else "?") + urlencode({"state": state})
         return HttpResponseRedirect(target)
-

@@ -86,7 +86,8 @@ def approve(*, app: App, tenant: Tenant, user: User, consent_text: str) -> Autho
         authorization = Authorization.objects.create(
             app=app, tenant=tenant, approved_by=user, approved_at=now, valid_from=now,
             consent_text=consent_text, consent_grants=grants, system_user_token=system_user_token_for(app))
-        event, message = "app.installed", f"{app.name} installed in {tenant.context_identifier} by {user.email}"
+        event = "app.installed"
+        message = f"{app.name} installed in {tenant.context_identifier} by {user.email}"
     else:
         authorization = existing
         was = existing.current_status
@@ -122,7 +123,8 @@ def uninstall(*, authorization: Authorization, user: User) -> Authorization:
     authorization = Authorization.objects.select_for_update().select_related("app__partner", "tenant").get(
         pk=authorization.pk)
     if tenant_admin(user, authorization.tenant) is None:
-        raise ConsentRefused(AuthorizationError.DENIED, "Only the tenant's administrators can uninstall apps.")
+        raise ConsentRefused(AuthorizationError.DENIED,
+                             "Only the tenant's administrators can uninstall apps.")
     if authorization.status == AuthorizationStatus.REVOKED:
         return authorization
     authorization.status = AuthorizationStatus.REVOKED
@@ -132,7 +134,8 @@ def uninstall(*, authorization: Authorization, user: User) -> Authorization:
     _revoke_credentials(authorization)
     app, tenant = authorization.app, authorization.tenant
     record(event_type="app.uninstalled", actor=user, source=AuditEntry.Source.CONSENT, partner=app.partner,
-           app=app, tenant=tenant, message=f"{app.name} uninstalled from {tenant.context_identifier} by {user.email}")
+           app=app, tenant=tenant,
+           message=f"{app.name} uninstalled from {tenant.context_identifier} by {user.email}")
     from ..tasks import send_uninstall_report
 
     transaction.on_commit(lambda: send_uninstall_report.delay(authorization.pk))

@@ -35,18 +35,23 @@ def _private_pem(key: SigningKey) -> bytes:
     except InvalidToken as exc:
         raise RuntimeError(
             f"Signing key {key.kid} cannot be decrypted: SIGNING_KEY_ENCRYPTION_KEY differs from the "
-            "one it was stored with.") from exc
+            "one it was stored with."
+        ) from exc
 
 
 def _new_key(environment: Environment, state: str = SigningKeyState.ACTIVE) -> SigningKey:
     private = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     public = jwk.JWK.from_pem(pem)
     kid = public.thumbprint()
     public_jwk = {**json.loads(public.export_public()), "kid": kid, "use": "sig", "alg": "RS256"}
     return SigningKey.objects.create(
-        environment=environment, kid=kid, state=state, public_jwk=public_jwk,
+        environment=environment,
+        kid=kid,
+        state=state,
+        public_jwk=public_jwk,
         private_key_encrypted=_fernet().encrypt(pem).decode(),
     )
 
@@ -72,29 +77,42 @@ def published_keys(environment: Environment) -> list[dict]:
     """The public JWKs an environment's JWKS lists: the active key and keys still in grace."""
     active_key(environment)
     now = timezone.now()
-    keys = SigningKey.objects.filter(environment=environment).filter(
-        Q(state=SigningKeyState.ACTIVE) | Q(state=SigningKeyState.RETIRING, published_until__gt=now)
-    ).order_by("-created_at")
+    keys = (
+        SigningKey.objects.filter(environment=environment)
+        .filter(Q(state=SigningKeyState.ACTIVE) | Q(state=SigningKeyState.RETIRING, published_until__gt=now))
+        .order_by("-created_at")
+    )
     return [key.public_jwk for key in keys]
 
 
 @transaction.atomic
-def rotate(*, environment: Environment, grace: timedelta | None = None) -> tuple[SigningKey, SigningKey | None]:
+def rotate(
+    *, environment: Environment, grace: timedelta | None = None
+) -> tuple[SigningKey, SigningKey | None]:
     """Make a new active key; the old one keeps being published for the grace period."""
     if grace is None:
         grace = timedelta(seconds=settings.SIGNING_KEY_GRACE_SECONDS)
     now = timezone.now()
-    old = (SigningKey.objects.select_for_update()
-           .filter(environment=environment, state=SigningKeyState.ACTIVE).first())
-    SigningKey.objects.filter(environment=environment, state=SigningKeyState.RETIRING,
-                              published_until__lte=now).update(state=SigningKeyState.RETIRED)
+    old = (
+        SigningKey.objects.select_for_update()
+        .filter(environment=environment, state=SigningKeyState.ACTIVE)
+        .first()
+    )
+    SigningKey.objects.filter(
+        environment=environment, state=SigningKeyState.RETIRING, published_until__lte=now
+    ).update(state=SigningKeyState.RETIRED)
     if old is not None:
         old.state = SigningKeyState.RETIRING
         old.retiring_since = now
         old.published_until = now + grace
         old.save(update_fields=["state", "retiring_since", "published_until"])
     new = _new_key(environment)
-    record(event_type="signing_key.rotated", source=AuditEntry.Source.SYSTEM, message=(
-        f"Signing key of {environment.code} rotated: new key {new.kid}"
-        + (f"; {old.kid} stays in the JWKS until {old.published_until:%Y-%m-%d %H:%M} UTC" if old else "")))
+    record(
+        event_type="signing_key.rotated",
+        source=AuditEntry.Source.SYSTEM,
+        message=(
+            f"Signing key of {environment.code} rotated: new key {new.kid}"
+            + (f"; {old.kid} stays in the JWKS until {old.published_until:%Y-%m-%d %H:%M} UTC" if old else "")
+        ),
+    )
     return new, old

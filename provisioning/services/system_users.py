@@ -9,8 +9,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -58,11 +57,13 @@ def ticket_checksum(ticket: str) -> str:
 def _field(payload: dict, name: str) -> str:
     value = payload.get(name)
     if not isinstance(value, str) or not value.strip():
-        raise ExchangeError(AuthorizationError.DENIED, f"{name} is missing; it must be a non-empty string.",
-                            bad_input=True)
+        raise ExchangeError(
+            AuthorizationError.DENIED, f"{name} is missing; it must be a non-empty string.", bad_input=True
+        )
     if len(value) > MAX_FIELD:
-        raise ExchangeError(AuthorizationError.DENIED, f"{name} is longer than {MAX_FIELD} characters.",
-                            bad_input=True)
+        raise ExchangeError(
+            AuthorizationError.DENIED, f"{name} is longer than {MAX_FIELD} characters.", bad_input=True
+        )
     return value.strip()
 
 
@@ -70,15 +71,18 @@ def _parse_signed(signed: str) -> tuple[str, str, bytes]:
     """Split ``<token>.<yyyyMMddHHmm>.<base64 signature>``; the token itself may hold dots."""
     parts = signed.rsplit(".", 2)
     if len(parts) != 3 or not parts[0]:
-        raise ExchangeError(AuthorizationError.INVALID_SIGNATURE,
-                            "SignedSystemToken must be <system user token>.<yyyyMMddHHmm>.<signature>.",
-                            bad_input=True)
+        raise ExchangeError(
+            AuthorizationError.INVALID_SIGNATURE,
+            "SignedSystemToken must be <system user token>.<yyyyMMddHHmm>.<signature>.",
+            bad_input=True,
+        )
     token, stamp, signature = parts
     try:
         raw = base64.b64decode(signature, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ExchangeError(AuthorizationError.INVALID_SIGNATURE,
-                            "The signature is not standard Base64.") from exc
+        raise ExchangeError(
+            AuthorizationError.INVALID_SIGNATURE, "The signature is not standard Base64."
+        ) from exc
     return token, stamp, raw
 
 
@@ -86,13 +90,16 @@ def _check_timestamp(stamp: str, now: datetime) -> None:
     try:
         if len(stamp) != 12 or not stamp.isdigit():
             raise ValueError
-        when = datetime.strptime(stamp, "%Y%m%d%H%M").replace(tzinfo=dt_timezone.utc)
+        when = datetime.strptime(stamp, "%Y%m%d%H%M").replace(tzinfo=UTC)
     except ValueError as exc:
-        raise ExchangeError(AuthorizationError.INVALID_TIMESTAMP,
-                            "The timestamp must be the UTC time as yyyyMMddHHmm.") from exc
+        raise ExchangeError(
+            AuthorizationError.INVALID_TIMESTAMP, "The timestamp must be the UTC time as yyyyMMddHHmm."
+        ) from exc
     if abs(now - when) > TIMESTAMP_WINDOW:
-        raise ExchangeError(AuthorizationError.INVALID_TIMESTAMP,
-                            "The timestamp is more than 5 minutes from the current UTC time; check the clock.")
+        raise ExchangeError(
+            AuthorizationError.INVALID_TIMESTAMP,
+            "The timestamp is more than 5 minutes from the current UTC time; check the clock.",
+        )
 
 
 def _verify_signature(public_key_pem: str, message: str, signature: bytes) -> None:
@@ -102,17 +109,24 @@ def _verify_signature(public_key_pem: str, message: str, signature: bytes) -> No
     try:
         key.verify(signature, message.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
     except InvalidSignature as exc:
-        raise ExchangeError(AuthorizationError.INVALID_SIGNATURE,
-                            "The signature does not verify with the app's registered public key.") from exc
+        raise ExchangeError(
+            AuthorizationError.INVALID_SIGNATURE,
+            "The signature does not verify with the app's registered public key.",
+        ) from exc
 
 
 def _ticket_jwt(environment: Environment, authorization: Authorization, ticket: str) -> str:
     tenant = authorization.tenant
     now = int(time.time())
     claims = {
-        "iss": TICKET_ISSUER, "aud": f"spn:{tenant.serial}", "iat": now, "nbf": now,
-        "exp": now + int(TICKET_IDLE.total_seconds()), "jti": str(uuid.uuid4()),
-        claim("ticket"): ticket, claim("ctx"): tenant.context_identifier,
+        "iss": TICKET_ISSUER,
+        "aud": f"spn:{tenant.serial}",
+        "iat": now,
+        "nbf": now,
+        "exp": now + int(TICKET_IDLE.total_seconds()),
+        "jti": str(uuid.uuid4()),
+        claim("ticket"): ticket,
+        claim("ctx"): tenant.context_identifier,
         claim("is_system_user"): "True",
     }
     key = active_jwk(environment)
@@ -133,16 +147,21 @@ def exchange(*, environment: Environment, payload: object, now: datetime | None 
         ctx = _field(payload, "ContextIdentifier")
         return_type = payload.get("ReturnTokenType", "JWT")
         if return_type not in ("JWT", None):
-            raise ExchangeError(AuthorizationError.DENIED, "ReturnTokenType must be \"JWT\".", bad_input=True)
+            raise ExchangeError(AuthorizationError.DENIED, 'ReturnTokenType must be "JWT".', bad_input=True)
         token, stamp, signature = _parse_signed(signed)
         tenant = Tenant.objects.filter(environment=environment, context_identifier=ctx).first()
         if tenant is None:
             raise ExchangeError(AuthorizationError.DENIED, f"No tenant {ctx} in {environment.code}.")
-        authorization = (Authorization.objects.select_related("app__partner", "tenant")
-                         .filter(tenant=tenant, system_user_token=token).first())
+        authorization = (
+            Authorization.objects.select_related("app__partner", "tenant")
+            .filter(tenant=tenant, system_user_token=token)
+            .first()
+        )
         if authorization is None:
-            raise ExchangeError(AuthorizationError.DENIED,
-                                "The system user token does not belong to an app installed in this tenant.")
+            raise ExchangeError(
+                AuthorizationError.DENIED,
+                f"The system user token does not belong to an app installed in {ctx}.",
+            )
         client = AppClient.objects.filter(app=authorization.app, environment=environment).first()
         stored_secret = ClientSecret.objects.filter(client=client).first() if client else None
         if stored_secret is None or not stored_secret.matches(secret):
@@ -153,36 +172,50 @@ def exchange(*, environment: Environment, payload: object, now: datetime | None 
         if status == AuthorizationStatus.EXPIRED:
             raise ExchangeError(AuthorizationError.EXPIRED, "The app's authorization in this tenant expired.")
         if authorization.needs_reapproval:
-            raise ExchangeError(AuthorizationError.NEEDS_REAPPROVAL,
-                                "A tenant administrator must approve the app again.")
+            raise ExchangeError(
+                AuthorizationError.NEEDS_REAPPROVAL, "A tenant administrator must approve the app again."
+            )
         _check_timestamp(stamp, now)
         certificate = ClientCertificate.objects.filter(client=client, approved_at__isnull=False).first()
         if certificate is None:
-            raise ExchangeError(AuthorizationError.INVALID_SIGNATURE,
-                                f"The app has no approved public key for {environment.code}.")
+            raise ExchangeError(
+                AuthorizationError.INVALID_SIGNATURE,
+                f"The app has no approved public key for {environment.code}.",
+            )
         _verify_signature(certificate.public_key_pem, f"{token}.{stamp}", signature)
     except ExchangeError as error:
         app = authorization.app if authorization is not None else None
-        record(event_type="system_user.refused", source=AuditEntry.Source.CONSENT,
-               partner=app.partner if app else None, app=app,
-               tenant=authorization.tenant if authorization is not None else None,
-               message=f"System user exchange refused in {environment.code}: "
-                       f"{error.code.label}: {error.message}")
-        return ExchangeResult(ok=False, error=f"{error.code.label}: {error.message}", code=error.code,
-                              bad_input=error.bad_input)
+        record(
+            event_type="system_user.refused",
+            source=AuditEntry.Source.CONSENT,
+            partner=app.partner if app else None,
+            app=app,
+            tenant=authorization.tenant if authorization is not None else None,
+            message=f"System user exchange refused in {environment.code}: "
+            f"{error.code.label}: {error.message}",
+        )
+        return ExchangeResult(
+            ok=False, error=f"{error.code.label}: {error.message}", code=error.code, bad_input=error.bad_input
+        )
     ticket = "7T:" + secrets.token_urlsafe(32)
-    SystemUserTicket.objects.create(authorization=authorization, checksum=ticket_checksum(ticket),
-                                    last_used_at=now)
+    SystemUserTicket.objects.create(
+        authorization=authorization, checksum=ticket_checksum(ticket), last_used_at=now
+    )
     return ExchangeResult(ok=True, token=_ticket_jwt(environment, authorization, ticket))
 
 
 @transaction.atomic
-def use_ticket(*, environment: Environment, ticket: str, now: datetime | None = None) -> SystemUserTicket | None:
+def use_ticket(
+    *, environment: Environment, ticket: str, now: datetime | None = None
+) -> SystemUserTicket | None:
     """The live ticket (sliding its idle expiry), or None when unknown, idle too long or revoked."""
     now = now or timezone.now()
-    row = (SystemUserTicket.objects.select_for_update()
-           .select_related("authorization__tenant", "authorization__app")
-           .filter(checksum=ticket_checksum(ticket), authorization__tenant__environment=environment).first())
+    row = (
+        SystemUserTicket.objects.select_for_update()
+        .select_related("authorization__tenant", "authorization__app")
+        .filter(checksum=ticket_checksum(ticket), authorization__tenant__environment=environment)
+        .first()
+    )
     if row is None:
         return None
     if now - row.last_used_at > TICKET_IDLE or not row.authorization.is_usable:

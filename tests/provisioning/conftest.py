@@ -37,18 +37,30 @@ class LoginApp:
 
 def register_app(*, claims=None, authorization_level="administrator", env="sod", name=None) -> LoginApp:
     member = PartnerMemberFactory()
-    fields = {"redirect_urls": {"all": [REDIRECT, PATTERN]},
-              "post_logout_redirect_urls": {"all": [POST_LOGOUT]},
-              "consent_text": "Acme reads your companies and writes orders back.",
-              "claims": claims if claims is not None else ["SystemToken"],
-              "authorization_level": authorization_level}
-    app = AppFactory(partner=member.partner, **({"name": name} if name else {}), configured=True,
-                     **{f"configured__{key}": value for key, value in fields.items()})
+    fields = {
+        "redirect_urls": {"all": [REDIRECT, PATTERN]},
+        "post_logout_redirect_urls": {"all": [POST_LOGOUT]},
+        "consent_text": "Acme reads your companies and writes orders back.",
+        "claims": claims if claims is not None else ["SystemToken"],
+        "authorization_level": authorization_level,
+    }
+    app = AppFactory(
+        partner=member.partner,
+        **({"name": name} if name else {}),
+        configured=True,
+        **{f"configured__{key}": value for key, value in fields.items()},
+    )
     client = AppClient.objects.get(app=app, environment__code=env)
     _, secret = create_secret(actor=member.user, client=client)
-    _, private_pem, _ = generate_certificate(actor=member.user, client=client, description="test key",
-                                             expires_at=timezone.now() + timedelta(days=365))
-    return LoginApp(app=app, client=client, client_id=client.client_id, secret=secret, private_pem=private_pem)
+    _, private_pem, _ = generate_certificate(
+        actor=member.user,
+        client=client,
+        description="test key",
+        expires_at=timezone.now() + timedelta(days=365),
+    )
+    return LoginApp(
+        app=app, client=client, client_id=client.client_id, secret=secret, private_pem=private_pem
+    )
 
 
 @pytest.fixture
@@ -65,8 +77,9 @@ class TenantPeople:
 
 def tenant_with_people(ctx: str, env: str = "sod") -> TenantPeople:
     tenant = TenantFactory(context_identifier=ctx, environment=environment(env))
-    admin = TenantMemberFactory(tenant=tenant, is_general_administrator=True,
-                                user__email=f"admin@{ctx.lower()}.example.com")
+    admin = TenantMemberFactory(
+        tenant=tenant, is_general_administrator=True, user__email=f"admin@{ctx.lower()}.example.com"
+    )
     member = TenantMemberFactory(tenant=tenant, user__email=f"user@{ctx.lower()}.example.com")
     return TenantPeople(tenant, admin, member)
 
@@ -84,9 +97,18 @@ def tenant_b(db) -> TenantPeople:
 def authorize_url(login: LoginApp, env: str = "sod", **params) -> str:
     from django.utils.http import urlencode
 
-    query = {"client_id": login.client_id, "redirect_uri": REDIRECT, "response_type": "code",
-             "scope": "openid", "state": "st-1", "nonce": "n-1", **params}
-    return f"/{env}/login/common/oauth/authorize?" + urlencode({k: v for k, v in query.items() if v is not None})
+    query = {
+        "client_id": login.client_id,
+        "redirect_uri": REDIRECT,
+        "response_type": "code",
+        "scope": "openid",
+        "state": "st-1",
+        "nonce": "n-1",
+        **params,
+    }
+    return f"/{env}/login/common/oauth/authorize?" + urlencode(
+        {k: v for k, v in query.items() if v is not None}
+    )
 
 
 def query_of(location: str) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """The authorize endpoint: tenant pick, consent, refusals with the right code, never an open redirect."""
 
-import hashlib
 import base64
+import hashlib
 
 import pytest
 
@@ -64,12 +64,15 @@ def test_unknown_client_never_redirects(client, login_app, tenant_a):
     assert "Request id" in response.content.decode()
 
 
-@pytest.mark.parametrize("uri", [
-    "https://evil.example.com/callback",
-    REDIRECT + "/extra",
-    "https://partner.example.com/cb/ABC",  # the pattern allows lower case only
-    "https://partner.example.com/cb/abc#frag",
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://evil.example.com/callback",
+        REDIRECT + "/extra",
+        "https://partner.example.com/cb/ABC",  # the pattern allows lower case only
+        "https://partner.example.com/cb/abc#frag",
+    ],
+)
 def test_unregistered_redirect_uri_never_redirects(client, login_app, tenant_a, uri):
     client.force_login(tenant_a.admin.user)
     response = client.get(authorize_url(login_app, redirect_uri=uri))
@@ -168,6 +171,7 @@ def test_member_refused_when_revoked_or_expired(client, login_app, tenant_a, sta
         authorization.status = AuthorizationStatus.REVOKED
     else:
         from django.utils import timezone
+
         authorization.valid_to = timezone.now()
     authorization.save()
     client.force_login(tenant_a.member.user)
@@ -181,7 +185,9 @@ def test_member_refused_when_revoked_or_expired(client, login_app, tenant_a, sta
 def test_needs_reapproval_refuses_members_until_admin_approves_again(client, login_app, tenant_a):
     client.force_login(tenant_a.admin.user)
     approve(client, authorize_url(login_app))
-    Authorization.objects.update(needs_reapproval=True, reapproval_reason="The app now also asks for: mirroring")
+    Authorization.objects.update(
+        needs_reapproval=True, reapproval_reason="The app now also asks for: mirroring"
+    )
     client.force_login(tenant_a.member.user)
     refused = client.get(authorize_url(login_app))
     assert refused.status_code == 403 and "NeedsReapproval" in refused.content.decode()
@@ -222,6 +228,8 @@ def test_pkce_challenge_is_stored_with_the_code(client, login_app, tenant_a):
     verifier = "v" * 50
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     client.force_login(tenant_a.admin.user)
-    response = approve(client, authorize_url(login_app, code_challenge=challenge, code_challenge_method="S256"))
+    response = approve(
+        client, authorize_url(login_app, code_challenge=challenge, code_challenge_method="S256")
+    )
     grant = Grant.objects.get(code=query_of(response["Location"])["code"])
     assert grant.code_challenge == challenge and grant.code_challenge_method == "S256"

@@ -36,8 +36,14 @@ def get_code(client, login, user, **params) -> str:
 
 
 def exchange(client, login, code, **extra):
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-            "client_id": login.client_id, "client_secret": login.secret, **extra}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "client_id": login.client_id,
+        "client_secret": login.secret,
+        **extra,
+    }
     return client.post(TOKEN_URL, {k: v for k, v in data.items() if v is not None})
 
 
@@ -48,15 +54,18 @@ def tokens_for(client, login, user, **params) -> dict:
 
 
 def introspect(client, login, token, **extra):
-    return client.post(INTROSPECT_URL, {"token": token, **extra},
-                       HTTP_AUTHORIZATION=basic(login.client_id, login.secret)).json()
+    return client.post(
+        INTROSPECT_URL, {"token": token, **extra}, HTTP_AUTHORIZATION=basic(login.client_id, login.secret)
+    ).json()
 
 
 def verify_id_token(client, id_token: str) -> dict:
     keys = jwk.JWKSet.from_json(client.get("/sod/login/.well-known/jwks").content)
     token = jwt.JWT(jwt=id_token, key=keys, algs=["RS256"])
     header = json.loads(token.header)
-    assert header["kid"] in [key["kid"] for key in json.loads(client.get("/sod/login/.well-known/jwks").content)["keys"]]
+    assert header["kid"] in [
+        key["kid"] for key in json.loads(client.get("/sod/login/.well-known/jwks").content)["keys"]
+    ]
     return json.loads(token.claims)
 
 
@@ -96,8 +105,11 @@ def test_member_id_token_says_not_administrator_and_no_system_token_without_clai
 
 def test_http_basic_client_authentication(client, login_app, tenant_a):
     code = get_code(client, login_app, tenant_a.admin.user)
-    response = client.post(TOKEN_URL, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT},
-                           HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret))
+    response = client.post(
+        TOKEN_URL,
+        {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT},
+        HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret),
+    )
     assert response.status_code == 200 and response.json()["access_token"].startswith("8A:")
 
 
@@ -136,47 +148,68 @@ def test_redirect_uri_must_match_the_one_of_the_code(client, login_app, tenant_a
 @pytest.mark.parametrize("method", ["S256", "plain"])
 def test_pkce(client, login_app, tenant_a, method):
     verifier = "a-verifier-that-is-long-enough-to-be-valid-0123456789"
-    challenge = verifier if method == "plain" else base64.urlsafe_b64encode(
-        hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    code = get_code(client, login_app, tenant_a.admin.user, code_challenge=challenge,
-                    code_challenge_method=method)
+    challenge = (
+        verifier
+        if method == "plain"
+        else base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
+    code = get_code(
+        client, login_app, tenant_a.admin.user, code_challenge=challenge, code_challenge_method=method
+    )
     wrong = exchange(client, login_app, code, code_verifier="x" * 50)
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
-    code = get_code(client, login_app, tenant_a.admin.user, code_challenge=challenge,
-                    code_challenge_method=method)
+    code = get_code(
+        client, login_app, tenant_a.admin.user, code_challenge=challenge, code_challenge_method=method
+    )
     assert exchange(client, login_app, code, code_verifier=verifier).status_code == 200
 
 
 def test_pkce_without_verifier_is_refused(client, login_app, tenant_a):
-    code = get_code(client, login_app, tenant_a.admin.user, code_challenge="c" * 43, code_challenge_method="plain")
+    code = get_code(
+        client, login_app, tenant_a.admin.user, code_challenge="c" * 43, code_challenge_method="plain"
+    )
     response = exchange(client, login_app, code)
     assert response.status_code == 400
 
 
 def test_refresh_gives_new_tokens_for_the_same_tenant(client, login_app, tenant_a):
     tokens = tokens_for(client, login_app, tenant_a.admin.user)
-    response = client.post(TOKEN_URL, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-                           HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret))
+    response = client.post(
+        TOKEN_URL,
+        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret),
+    )
     assert response.status_code == 200, response.content
     fresh = response.json()
-    assert fresh["access_token"].startswith("8A:Cust10001.") and fresh["access_token"] != tokens["access_token"]
+    assert (
+        fresh["access_token"].startswith("8A:Cust10001.") and fresh["access_token"] != tokens["access_token"]
+    )
     assert verify_id_token(client, fresh["id_token"])[PREFIX + "ctx"] == "Cust10001"
 
 
 def test_revocation_of_refresh_token(client, login_app, tenant_a):
     tokens = tokens_for(client, login_app, tenant_a.admin.user)
-    response = client.post("/sod/login/common/oauth/revoke", {"token": tokens["refresh_token"]},
-                           HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret))
+    response = client.post(
+        "/sod/login/common/oauth/revoke",
+        {"token": tokens["refresh_token"]},
+        HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret),
+    )
     assert response.status_code == 200
-    again = client.post(TOKEN_URL, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-                        HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret))
+    again = client.post(
+        TOKEN_URL,
+        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret),
+    )
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
 
 
 def test_revocation_of_access_token(client, login_app, tenant_a):
     tokens = tokens_for(client, login_app, tenant_a.admin.user)
-    client.post("/sod/login/common/oauth/revoke", {"token": tokens["access_token"]},
-                HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret))
+    client.post(
+        "/sod/login/common/oauth/revoke",
+        {"token": tokens["access_token"]},
+        HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret),
+    )
     assert introspect(client, login_app, tokens["access_token"]) == {"active": False}
 
 
@@ -216,12 +249,17 @@ def test_tokens_of_one_tenant_never_introspect_as_another(client, login_app, ten
 
 def test_sod_authorization_is_not_valid_in_online(client, login_app, tenant_a):
     tokens = tokens_for(client, login_app, tenant_a.admin.user)
-    online = client.post("/online/login/common/oauth/introspect", {"token": tokens["access_token"]},
-                         HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret))
+    online = client.post(
+        "/online/login/common/oauth/introspect",
+        {"token": tokens["access_token"]},
+        HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret),
+    )
     assert online.status_code == 401  # the sod client is unknown in online
-    refresh = client.post("/online/login/common/oauth/tokens",
-                          {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-                          HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret))
+    refresh = client.post(
+        "/online/login/common/oauth/tokens",
+        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret),
+    )
     assert refresh.status_code == 401 and refresh.json()["error"] == "invalid_client"
 
 
@@ -229,8 +267,11 @@ def test_uninstall_stops_refresh_access_token_and_keeps_tenant_data(client, logi
     tokens = tokens_for(client, login_app, tenant_a.admin.user)
     uninstall(authorization=Authorization.objects.get(), user=tenant_a.admin.user)
     assert introspect(client, login_app, tokens["access_token"]) == {"active": False}
-    refresh = client.post(TOKEN_URL, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-                          HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret))
+    refresh = client.post(
+        TOKEN_URL,
+        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret),
+    )
     assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
     tenant_a.tenant.refresh_from_db()
     assert tenant_a.tenant.members.count() == 2
@@ -240,8 +281,11 @@ def test_uninstall_stops_refresh_access_token_and_keeps_tenant_data(client, logi
 def test_needs_reapproval_stops_refresh(client, login_app, tenant_a):
     tokens = tokens_for(client, login_app, tenant_a.admin.user)
     Authorization.objects.update(needs_reapproval=True)
-    refresh = client.post(TOKEN_URL, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-                          HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret))
+    refresh = client.post(
+        TOKEN_URL,
+        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret),
+    )
     assert refresh.status_code == 400
     assert introspect(client, login_app, tokens["access_token"]) == {"active": False}
 
@@ -252,20 +296,28 @@ def test_code_issued_before_uninstall_cannot_be_exchanged(client, login_app, ten
     assert exchange(client, login_app, code).status_code == 400
 
 
-@pytest.mark.parametrize("data", [
-    {},
-    {"grant_type": "password", "username": "a", "password": "b"},
-    {"grant_type": "authorization_code"},
-    {"grant_type": "refresh_token"},
-    {"grant_type": "client_credentials"},
-    {"grant_type": "\x00garbage", "code": "x" * 5000},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"grant_type": "password", "username": "a", "password": "b"},
+        {"grant_type": "authorization_code"},
+        {"grant_type": "refresh_token"},
+        {"grant_type": "client_credentials"},
+        {"grant_type": "\x00garbage", "code": "x" * 5000},
+    ],
+)
 def test_malformed_token_requests_get_rfc6749_json(client, login_app, data):
     response = client.post(TOKEN_URL, data, HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret))
     assert 400 <= response.status_code < 500
     assert response["Content-Type"].startswith("application/json")
-    assert response.json()["error"] in ("invalid_request", "unsupported_grant_type", "invalid_grant",
-                                        "unauthorized_client", "invalid_client")
+    assert response.json()["error"] in (
+        "invalid_request",
+        "unsupported_grant_type",
+        "invalid_grant",
+        "unauthorized_client",
+        "invalid_client",
+    )
 
 
 def test_discovery_documents(client, settings):

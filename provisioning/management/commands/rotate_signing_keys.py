@@ -5,8 +5,10 @@ from tenants.models import Environment
 
 
 class Command(BaseCommand):
-    help = ("Give an environment a new signing key. The retiring key stays in the JWKS for the grace "
-            "period (SIGNING_KEY_GRACE_SECONDS, or --grace-hours) so tokens it signed still verify.")
+    help = (
+        "Give an environment a new signing key. The retiring key stays in the JWKS for the grace "
+        "period (SIGNING_KEY_GRACE_SECONDS, or --grace-hours) so tokens it signed still verify."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("environment", help="sod, stage or online")
@@ -25,4 +27,6 @@ class Command(BaseCommand):
         new, old = rotate(environment=env, grace=grace)
         self.stdout.write(f"{env.code}: new signing key {new.kid}")
         if old is not None:
-            self.stdout.write(f"{env.code}: {old.kid} stays in the JWKS until {old.published_until:%Y-%m-%d %H:%M} UTC")
+            self.stdout.write(
+                f"{env.code}: {old.kid} stays in the JWKS until {old.published_until:%Y-%m-%d %H:%M} UTC"
+            )
