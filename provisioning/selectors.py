@@ -15,18 +15,22 @@ from tenants.models import Environment, Tenant, TenantMember
 from .models import Authorization, AuthorizationStatus, LoginClient, ResourceServer
 
 
-def request_client_credentials(request: HttpRequest) -> tuple[str, str] | None:
-    """(client_id, secret) from HTTP Basic, else from the form body."""
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    if header.startswith("Basic "):
+def client_credentials(authorization_header: str, body_client_id: str | None,
+                       body_secret: str | None) -> tuple[str, str] | None:
+    """(client_id, secret) from HTTP Basic (RFC 6749 2.3.1), else from the body; None if neither."""
+    if (authorization_header or "").startswith("Basic "):
         try:
-            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+            decoded = base64.b64decode(authorization_header[6:].strip(), validate=True).decode("utf-8")
             client_id, secret = map(unquote_plus, decoded.split(":", 1))
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return None
         return client_id, secret
-    client_id, secret = request.POST.get("client_id", ""), request.POST.get("client_secret", "")
-    return (client_id, secret) if client_id and secret else None
+    return (body_client_id, body_secret) if body_client_id and body_secret else None
+
+
+def request_client_credentials(request: HttpRequest) -> tuple[str, str] | None:
+    return client_credentials(request.META.get("HTTP_AUTHORIZATION", ""), request.POST.get("client_id"),
+                              request.POST.get("client_secret"))
 
 
 @dataclass

@@ -5,12 +5,9 @@ request's environment; every code and token is bound to the tenant authorization
 issued under and refused once that authorization is no longer usable.
 """
 
-import base64
-import binascii
 import json
 import uuid
 from datetime import timedelta
-from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.utils import timezone
@@ -23,6 +20,7 @@ from appstore.models import ClientSecret
 from appstore.selectors.configuration import live_configuration
 
 from ..models import AccessToken, Authorization, Grant, LoginClient, RefreshToken
+from ..selectors import client_credentials
 from .claims import identity_claims
 from .context import current_environment
 
@@ -61,18 +59,11 @@ class LoginValidator(OAuth2Validator):
         return client
 
     def _client_credentials(self, request) -> tuple[str, str] | None:
-        """(client_id, secret) from HTTP Basic, else from the body; None when neither is given."""
-        auth = self._extract_basic_auth(request)
-        if auth:
-            try:
-                decoded = base64.b64decode(auth, validate=True).decode("utf-8")
-                client_id, secret = map(unquote_plus, decoded.split(":", 1))
-            except (binascii.Error, UnicodeDecodeError, ValueError):
-                return None
-            return client_id, secret
-        client_id = getattr(request, "client_id", None)
-        secret = getattr(request, "client_secret", None)
-        return (client_id, secret) if client_id and secret else None
+        return client_credentials(
+            request.headers.get("HTTP_AUTHORIZATION", ""),
+            getattr(request, "client_id", None),
+            getattr(request, "client_secret", None),
+        )
 
     def authenticate_client(self, request, *args, **kwargs):
         credentials = self._client_credentials(request)
