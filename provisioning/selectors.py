@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
@@ -13,6 +14,13 @@ from appstore.models import ClientSecret
 from tenants.models import Environment, Tenant, TenantMember
 
 from .models import Authorization, AuthorizationStatus, LoginClient, ResourceServer
+
+CLIENT_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def well_formed_client_id(value: object) -> bool:
+    """Client IDs (and resource-server IDs) are 32 lowercase hex characters; anything else is unknown."""
+    return isinstance(value, str) and CLIENT_ID.fullmatch(value) is not None
 
 
 def client_credentials(authorization_header: str, body_client_id: str | None,
@@ -47,7 +55,7 @@ def introspection_caller(request: HttpRequest, environment: Environment) -> Intr
     if credentials is None:
         return None
     client_id, secret = credentials
-    if len(client_id) > 64 or len(secret) > 512:
+    if not well_formed_client_id(client_id) or len(secret) > 512:
         return None
     server = ResourceServer.objects.filter(environment=environment, client_id=client_id).first()
     if server is not None:

@@ -26,7 +26,7 @@ from appstore.urlrules import is_pattern
 from tenants.models import Environment, TenantMember
 
 from ..models import Authorization, AuthorizationError, AuthorizationStatus, LoginClient
-from ..selectors import authorization_for, login_tenants
+from ..selectors import authorization_for, login_tenants, well_formed_client_id
 from ..services import authorizations as consent
 from .context import environment_scope
 from .errors import error_page
@@ -80,7 +80,7 @@ class AuthorizeView(OAuthLibMixin, View):
         params = request.GET
         client_id = params.get("client_id", "")
         client = None
-        if client_id and len(client_id) <= 64:
+        if well_formed_client_id(client_id):
             client = (
                 LoginClient.objects.select_related("app_client__app__partner", "environment")
                 .filter(client_id=client_id)

@@ -20,7 +20,7 @@ from appstore.models import ClientSecret
 from appstore.selectors.configuration import live_configuration
 
 from ..models import AccessToken, Authorization, Grant, LoginClient, RefreshToken
-from ..selectors import client_credentials
+from ..selectors import client_credentials, well_formed_client_id
 from .claims import identity_claims
 from .context import current_environment
 
@@ -50,7 +50,7 @@ class LoginValidator(OAuth2Validator):
 
     # --------------------------------------------------------- clients
     def _load_application(self, client_id, request):
-        if current_environment.get() is None or not isinstance(client_id, str) or len(client_id) > 64:
+        if current_environment.get() is None or not well_formed_client_id(client_id):
             return None
         client = super()._load_application(client_id, request)
         if client is not None and client.environment.code != current_environment.get():

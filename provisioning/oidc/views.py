@@ -6,6 +6,7 @@ import logging
 
 from django.contrib.auth import logout
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -19,12 +20,12 @@ from oauth2_provider.views import RevokeTokenView, TokenView
 from tenants.models import Environment
 
 from ..models import AccessToken, AuthorizationError, LoginClient
-from ..selectors import introspection_caller
+from ..selectors import introspection_caller, well_formed_client_id
 from ..services import system_users
 from ..services.signing_keys import published_keys
 from .claims import claim
 from .context import environment_scope
-from .errors import request_id
+from .errors import error_page
 from .validator import issuer_for, redirect_uri_registered
 
 logger = logging.getLogger(__name__)
@@ -282,8 +283,13 @@ def _verified_hint(environment: Environment, hint: str) -> dict | None:
 
 
 @method_decorator(never_cache, name="dispatch")
+@method_decorator(csrf_exempt, name="dispatch")
 class EndSessionView(View):
-    """RP-initiated logout: signs the user out, then returns to a registered post-logout URL."""
+    """RP-initiated logout: signs the user out, then returns to a registered post-logout URL.
+
+    With a valid ``id_token_hint`` the app asked for it and the user is signed out at once; without
+    one, a signed-in user confirms first (a CSRF-protected form), so a stray link cannot sign them out.
+    """
 
     def get(self, request: HttpRequest, env: str) -> HttpResponse:
         return self._end(request, env, request.GET)
@@ -296,36 +302,38 @@ class EndSessionView(View):
         target = params.get("post_logout_redirect_uri", "")
         client_id = params.get("client_id", "")
         claims = _verified_hint(environment, params.get("id_token_hint", ""))
-        if claims is not None:
-            client_id = client_id or (claims.get("aud") if isinstance(claims.get("aud"), str) else "")
+        if claims is not None and not client_id and isinstance(claims.get("aud"), str):
+            client_id = claims["aud"]
         client = None
-        if client_id:
+        if well_formed_client_id(client_id):
             client = (
                 LoginClient.objects_all.select_related("app_client__app", "environment")
                 .filter(environment=environment, client_id=client_id)
                 .first()
             )
+        registered = client is not None and redirect_uri_registered(
+            client, target, "post_logout_redirect_urls")
+        if target and not registered:
+            return error_page(
+                request,
+                AuthorizationError.INVALID_REDIRECT_URL,
+                "The address to return to after signing out is not registered for this app, so you are "
+                "not sent there. You are still signed in.",
+            )
+        if request.user.is_authenticated and claims is None:
+            confirmed = request.method == "POST" and request.POST.get("confirm") == "1"
+            if confirmed and CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {}):
+                confirmed = False  # the CSRF check answered with a refusal
+            if not confirmed:
+                return render(request, "provisioning/confirm_sign_out.html", {
+                    "fields": [(name, params.get(name)) for name in
+                               ("post_logout_redirect_uri", "client_id", "state") if params.get(name)],
+                    "app": client.app_client.app if client else None,
+                })
         if request.user.is_authenticated:
             logout(request)
         if not target:
             return render(request, "provisioning/signed_out.html", {"environment": environment})
-        if (
-            client is None
-            or (claims is None and not client_id)
-            or not redirect_uri_registered(client, target, "post_logout_redirect_urls")
-        ):
-            return render(
-                request,
-                "provisioning/error.html",
-                {
-                    "code": AuthorizationError.INVALID_REDIRECT_URL,
-                    "request_id": request_id(request),
-                    "message": "You are signed out. The address to return to is not registered for this app, "
-                    "so you are not sent there.",
-                    "signed_out": True,
-                },
-                status=400,
-            )
         state = params.get("state")
         if state:
             target += ("&" if "?" in target else "?") + urlencode({"state": state})

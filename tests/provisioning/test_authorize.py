@@ -233,3 +233,53 @@ def test_pkce_challenge_is_stored_with_the_code(client, login_app, tenant_a):
     )
     grant = Grant.objects.get(code=query_of(response["Location"])["code"])
     assert grant.code_challenge == challenge and grant.code_challenge_method == "S256"
+
+
+@pytest.mark.parametrize("params", [
+    {"client_id": None},
+    {"client_id": "x" * 5000},
+    {"client_id": "\x00"},
+    {"redirect_uri": "javascript:alert(1)"},
+    {"redirect_uri": "not a url"},
+    {"client_id": "D5F64A2EB4BE4FEAB46B4C5E30CB9FC5"},
+])
+def test_malformed_requests_without_a_valid_client_or_uri_get_the_error_page(client, login_app, tenant_a,
+                                                                             params):
+    client.force_login(tenant_a.admin.user)
+    response = client.get(authorize_url(login_app, **params))
+    assert response.status_code == 400
+    assert "InvalidRedirectUrl" in response.content.decode()
+    assert not response.has_header("Location")
+
+
+@pytest.mark.parametrize("params,error", [
+    ({"code_challenge": "c" * 43, "code_challenge_method": "bogus"}, "invalid_request"),
+    ({"response_mode": "bogus"}, "invalid_request"),
+    ({"response_type": None}, "invalid_request"),
+    ({"scope": None}, "invalid_scope"),
+])
+def test_malformed_parameters_from_a_known_client_redirect_with_an_error(client, login_app, tenant_a,
+                                                                         params, error):
+    client.force_login(tenant_a.admin.user)
+    response = client.get(authorize_url(login_app, **params))
+    assert response.status_code == 302
+    answer = query_of(response["Location"])
+    assert response["Location"].startswith(REDIRECT) and answer["error"] == error
+    assert answer["state"] == "st-1"
+
+
+def test_without_redirect_uri_the_single_exact_registered_one_is_used(client, login_app, tenant_a):
+    client.force_login(tenant_a.admin.user)
+    response = approve(client, authorize_url(login_app, redirect_uri=None))
+    assert response["Location"].startswith(REDIRECT + "?code=")
+
+
+def test_without_redirect_uri_and_several_exact_ones_the_error_page_shows(client, tenant_a):
+    from appstore.models import ConfigurationVersion
+
+    login = register_app()
+    ConfigurationVersion.objects.filter(app=login.app).update(
+        redirect_urls={"all": [REDIRECT, "https://partner.example.com/other"]})
+    client.force_login(tenant_a.admin.user)
+    response = client.get(authorize_url(login, redirect_uri=None))
+    assert response.status_code == 400 and "did not say where to return" in response.content.decode()

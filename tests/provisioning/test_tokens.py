@@ -352,3 +352,46 @@ def test_second_tenant_of_the_user(client, login_app, tenant_a):
     other.tenant.members.create(user=tenant_a.admin.user, is_general_administrator=True)
     tokens = tokens_for(client, login_app, tenant_a.admin.user, acr_values="tenant:Cust10003")
     assert tokens["access_token"].startswith("8A:Cust10003.")
+
+
+def test_end_session_with_id_token_hint_signs_out_and_returns(client, login_app, tenant_a):
+    tokens = tokens_for(client, login_app, tenant_a.admin.user)
+    response = client.get("/sod/login/common/oauth/logout", {
+        "id_token_hint": tokens["id_token"], "post_logout_redirect_uri": "https://partner.example.com/bye",
+        "state": "s1"})
+    assert response.status_code == 302 and response["Location"] == "https://partner.example.com/bye?state=s1"
+    assert "_auth_user_id" not in client.session
+
+
+def test_end_session_without_hint_asks_before_signing_out(login_app, tenant_a):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(tenant_a.admin.user)
+    params = {"client_id": login_app.client_id, "post_logout_redirect_uri": "https://partner.example.com/bye"}
+    page = browser.get("/sod/login/common/oauth/logout", params)
+    assert page.status_code == 200 and "Sign out?" in page.content.decode()
+    assert "_auth_user_id" in browser.session
+    forged = browser.post("/sod/login/common/oauth/logout", {**params, "confirm": "1"})
+    assert forged.status_code == 200 and "_auth_user_id" in browser.session  # no CSRF token: asked again
+    token = browser.cookies["csrftoken"].value
+    done = browser.post("/sod/login/common/oauth/logout", {**params, "confirm": "1",
+                                                          "csrfmiddlewaretoken": token})
+    assert done.status_code == 302 and done["Location"] == "https://partner.example.com/bye"
+    assert "_auth_user_id" not in browser.session
+
+
+@pytest.mark.parametrize("target", ["https://evil.example.com/", "https://partner.example.com/bye/x"])
+def test_end_session_never_redirects_to_unregistered_uri(client, login_app, tenant_a, target):
+    tokens = tokens_for(client, login_app, tenant_a.admin.user)
+    response = client.get("/sod/login/common/oauth/logout", {
+        "id_token_hint": tokens["id_token"], "post_logout_redirect_uri": target})
+    assert response.status_code == 400 and not response.has_header("Location")
+    assert "InvalidRedirectUrl" in response.content.decode()
+
+
+def test_end_session_ignores_a_forged_hint(client, login_app, tenant_a):
+    tokens_for(client, login_app, tenant_a.admin.user)
+    head, body, _sig = tokens_for(client, login_app, tenant_a.admin.user)["id_token"].split(".")
+    response = client.get("/sod/login/common/oauth/logout", {"id_token_hint": f"{head}.{body}.AAAA"})
+    assert response.status_code == 200 and "Sign out?" in response.content.decode()
