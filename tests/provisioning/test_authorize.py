@@ -283,3 +283,11 @@ def test_without_redirect_uri_and_several_exact_ones_the_error_page_shows(client
     client.force_login(tenant_a.admin.user)
     response = client.get(authorize_url(login, redirect_uri=None))
     assert response.status_code == 400 and "did not say where to return" in response.content.decode()
+
+
+def test_sign_in_page_names_the_app_it_leads_back_to(client, login_app):
+    response = client.get(authorize_url(login_app), follow=True)
+    body = response.content.decode()
+    assert f"Sign in to continue to {login_app.app.name}" in body
+    plain = client.get("/accounts/login/?next=/portal/").content.decode()
+    assert "Sign in to continue" not in plain and "Register your company" in plain
