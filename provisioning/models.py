@@ -156,12 +156,6 @@ class LoginClient(AbstractApplication):
 
     objects_all = models.Manager()
 
-    @property
-    def jwk_key(self):
-        from .services.signing_keys import active_jwk
-
-        return active_jwk(self.environment)
-
 
 class Grant(AbstractGrant):
     """An authorization code, bound to the tenant authorization it was issued under."""

@@ -18,9 +18,11 @@ from oauth2_provider.settings import oauth2_settings
 from appstore import urlrules
 from appstore.models import ClientSecret
 from appstore.selectors.configuration import live_configuration
+from tenants.models import Environment
 
 from ..models import AccessToken, Authorization, Grant, LoginClient, RefreshToken
 from ..selectors import client_credentials, well_formed_client_id
+from ..services.signing_keys import public_key_set, sign_jwt
 from .claims import identity_claims
 from .context import current_environment
 
@@ -169,6 +171,22 @@ class LoginValidator(OAuth2Validator):
     # --------------------------------------------------------- id_token
     def get_additional_claims(self, request):
         return identity_claims(user=request.user, authorization=request.login_authorization)
+
+    def finalize_id_token(self, id_token, token, token_handler, request):
+        """As django-oauth-toolkit does, but signed with the environment's own active key."""
+        claims, expiration_time = self.get_id_token_dictionary(token, token_handler, request)
+        id_token.update(**claims)
+        if "nonce" not in id_token and request.nonce:
+            id_token["nonce"] = request.nonce
+        serialized = sign_jwt(request.client.environment, id_token)
+        saved = self._save_id_token(id_token["jti"], request, expiration_time)
+        request.access_token = saved
+        request.id_token = saved
+        return serialized
+
+    def _get_key_for_token(self, token):
+        """The environment's published keys: an id_token signed before a rotation still loads."""
+        return public_key_set(Environment.objects.get(code=current_environment.get()))
 
     def get_oidc_issuer_endpoint(self, request):
         return issuer_for(current_environment.get())

@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from jwcrypto import jwk, jws, jwt
+from jwcrypto import jws, jwt
 from oauth2_provider.views import RevokeTokenView, TokenView
 
 from tenants.models import Environment
@@ -22,7 +22,7 @@ from tenants.models import Environment
 from ..models import AccessToken, AuthorizationError, LoginClient
 from ..selectors import introspection_caller, well_formed_client_id
 from ..services import system_users
-from ..services.signing_keys import published_keys
+from ..services.signing_keys import public_key_set, published_keys
 from .claims import claim
 from .context import environment_scope
 from .errors import error_page
@@ -269,9 +269,7 @@ def _verified_hint(environment: Environment, hint: str) -> dict | None:
     """The claims of an id_token this environment signed (expiry not checked), or None."""
     if not hint or len(hint) > 8192:
         return None
-    keys = jwk.JWKSet()
-    for public in published_keys(environment):
-        keys.add(jwk.JWK(**public))
+    keys = public_key_set(environment)
     try:
         token = jwt.JWT(jwt=hint, key=keys, check_claims=False, algs=["RS256"])
         claims = json.loads(token.claims)

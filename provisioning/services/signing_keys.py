@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from jwcrypto import jwk
+from jwcrypto import jwk, jwt
 
 from audit.models import AuditEntry
 from audit.services import record
@@ -71,6 +71,22 @@ def active_key(environment: Environment) -> SigningKey:
 def active_jwk(environment: Environment) -> jwk.JWK:
     """The active private key as a JWK whose thumbprint is its kid."""
     return jwk.JWK.from_pem(_private_pem(active_key(environment)))
+
+
+def sign_jwt(environment: Environment, claims: dict) -> str:
+    """An RS256 JWT signed with the environment's active key, its kid in the header."""
+    key = active_jwk(environment)
+    token = jwt.JWT(header={"alg": "RS256", "typ": "JWT", "kid": key.thumbprint()},
+                    claims=json.dumps(claims, default=str))
+    token.make_signed_token(key)
+    return token.serialize()
+
+
+def public_key_set(environment: Environment) -> jwk.JWKSet:
+    keys = jwk.JWKSet()
+    for public in published_keys(environment):
+        keys.add(jwk.JWK(**public))
+    return keys
 
 
 def published_keys(environment: Environment) -> list[dict]:

@@ -4,7 +4,6 @@ and exchanges it for a ticket ``7T:<random>`` that acts without any user's right
 import base64
 import binascii
 import hashlib
-import json
 import secrets
 import time
 import uuid
@@ -16,7 +15,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.db import transaction
 from django.utils import timezone
-from jwcrypto import jwt
 
 from appstore.models import AppClient, ClientCertificate, ClientSecret
 from audit.models import AuditEntry
@@ -25,7 +23,7 @@ from tenants.models import Environment, Tenant
 
 from ..models import Authorization, AuthorizationError, AuthorizationStatus, SystemUserTicket
 from ..oidc.claims import claim
-from .signing_keys import active_jwk
+from .signing_keys import sign_jwt
 
 TIMESTAMP_WINDOW = timedelta(minutes=5)
 TICKET_IDLE = timedelta(hours=6)
@@ -129,10 +127,7 @@ def _ticket_jwt(environment: Environment, authorization: Authorization, ticket: 
         claim("ctx"): tenant.context_identifier,
         claim("is_system_user"): "True",
     }
-    key = active_jwk(environment)
-    token = jwt.JWT(header={"alg": "RS256", "typ": "JWT", "kid": key.thumbprint()}, claims=json.dumps(claims))
-    token.make_signed_token(key)
-    return token.serialize()
+    return sign_jwt(environment, claims)
 
 
 def exchange(*, environment: Environment, payload: object, now: datetime | None = None) -> ExchangeResult:
