@@ -3,9 +3,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 SITE_URL ?= http://127.0.0.1:$(PORT)
+# The reference partner service (examples/partner_service); load_demo registers its callback there.
+PARTNER_PORT ?= 8001
 # honcho gives each process its own PORT, so the web port travels as WEB_PORT.
 export WEB_PORT := $(PORT)
 export SITE_URL
+export PARTNER_PORT
 
 .PHONY: run test install migrate demo bench lint clean
 
@@ -25,7 +28,8 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py load_demo
 
-## Set up and start web, Celery worker and Celery beat together (Ctrl-C stops all).
+## Set up and start web, Celery worker, Celery beat and the reference partner service together
+## (Ctrl-C stops all).
 ## DEBUG is off unless asked for (make run DEBUG=1), so the demo shows the real error pages.
 run: demo
 	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py collectstatic --noinput -v0

@@ -3,30 +3,55 @@
 Apps are created the way partners and reviewers create them, through the services, so the demo
 also fills the audit log. Loading again changes nothing: existing accounts, partners and apps
 are left as they are.
+
+The demo app Acme ERP is also registered in sod for the reference partner service
+(``examples/partner_service``): its redirect and post-logout URLs, a client secret and a key pair,
+whose private halves go to ``var/demo/acme.json`` (development only). That registration is the one
+part a later load may change: it is brought up to date when it no longer serves the service.
 """
 
 import io
+import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
 from accounts.models import User
 from accounts.services import ensure_user
+from tenants.models import Environment
 from tenants.services import ensure_tenant, ensure_tenant_member
 
-from .models import App, Category, ImageKind, Language, ListingVersion, Market, Partner
+from . import keys
+from .models import (
+    App,
+    AppClient,
+    Category,
+    ConfigurationVersion,
+    ImageKind,
+    Language,
+    ListingVersion,
+    Market,
+    Partner,
+)
 from .services import apps as app_services
 from .services import configuration as configuration_services
+from .services import credentials as credential_services
 from .services import listings as listing_services
 from .services import profile as profile_services
 from .services import review as review_services
+from .services.configuration_fields import SYSTEM_TOKEN_CLAIM, live_version
 from .services.partners import create_partner
 
 DEMO_PASSWORD = "demo-password"
@@ -553,6 +578,10 @@ TENANT_ENVIRONMENT = "sod"
 class DemoResult:
     created_apps: list[str] = field(default_factory=list)
     accounts: list[tuple[str, str]] = field(default_factory=list)
+    # The reference partner service's settings file, and whether this load (re)wrote it.
+    partner_settings_path: Path | None = None
+    partner_settings_written: bool = False
+    notes: list[str] = field(default_factory=list)
 
 
 def _fresh(user: User) -> User:
@@ -569,7 +598,7 @@ def ensure_accounts() -> dict[str, User]:
         host = f"{ctx.lower()}.example.com"
         tenant = ensure_tenant(
             environment_code=TENANT_ENVIRONMENT, context_identifier=ctx, company_name=company, serial=serial,
-            webapi_url=f"{settings.SITE_URL}/sandbox/{TENANT_ENVIRONMENT}/{ctx}/api",
+            webapi_url=f"{settings.SITE_URL}/sandbox/{TENANT_ENVIRONMENT}/{ctx}/api/",
             public_endpoint=f"{settings.SITE_URL}/sandbox/{TENANT_ENVIRONMENT}/{ctx}",
         )
         admin = ensure_user(email=f"admin@{host}", password=DEMO_PASSWORD, full_name=f"{company} Admin")
@@ -713,9 +742,181 @@ def _create_configured_app(partner: Partner, founder: User) -> App:
     return app
 
 
+# ---------------------------------------------------------------- the reference partner service
+
+PARTNER_SERVICE_HOST = "127.0.0.1"
+DEFAULT_PARTNER_PORT = 8001
+PLATFORM_NAME = "CRM App Platform"
+PARTNER_KEY_DESCRIPTION = "Reference partner service (demo)"
+
+
+def partner_service_url() -> str:
+    """Where ``make run`` serves the reference partner service: 127.0.0.1:$PARTNER_PORT (8001)."""
+    raw = (os.environ.get("PARTNER_PORT") or str(DEFAULT_PARTNER_PORT)).strip()
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ImproperlyConfigured(f"PARTNER_PORT must be a port number, not {raw[:20]!r}.")
+    return f"http://{PARTNER_SERVICE_HOST}:{int(raw)}"
+
+
+def partner_settings_path() -> Path:
+    return Path(settings.VAR_DIR) / "demo" / "acme.json"
+
+
+def _serves_partner(version: ConfigurationVersion | None, environment: str, redirect: str, logout: str,
+                    consent_text: str) -> bool:
+    return (version is not None
+            and redirect in version.urls_for("redirect_urls", environment)
+            and logout in version.urls_for("post_logout_redirect_urls", environment)
+            and SYSTEM_TOKEN_CLAIM in (version.claims or [])
+            and (not consent_text or bool(version.consent_text.strip())))
+
+
 @transaction.atomic
+def register_partner_service(*, app: App, founder: User, staff: User, base_url: str,
+                             consent_text: str = "") -> ConfigurationVersion | None:
+    """Make the app's live sod configuration serve the reference partner service at ``base_url``.
+
+    When the live version lacks its callback, its post-logout URL or the SystemToken claim, a new
+    sod version adds them (keeping every other entry) and is published; None when nothing was
+    missing. The claim is staff-only, so ``staff`` (an App manager) sets it if the copy lacks it.
+    Refused (ValidationError, code "open_version") while the app has an open sod draft.
+    """
+    environment = TENANT_ENVIRONMENT
+    redirect, logout = f"{base_url}/callback", f"{base_url}/"
+    live = live_version(app, Environment.objects.get(code=environment))
+    if _serves_partner(live, environment, redirect, logout, consent_text):
+        return None
+    draft = configuration_services.create_configuration_version(actor=founder, app=app,
+                                                                environment=environment)
+    fields: dict = {}
+    for name, url in (("redirect_urls", redirect), ("post_logout_redirect_urls", logout)):
+        lists = {scope: list(entries) for scope, entries in (getattr(draft, name) or {}).items()}
+        if url not in draft.urls_for(name, environment):
+            # http:// to 127.0.0.1 is accepted in the sod list only.
+            lists.setdefault(environment, []).append(url)
+        fields[name] = lists
+    if consent_text and not draft.consent_text.strip():
+        fields["consent_text"] = consent_text
+    draft = configuration_services.update_configuration_version(actor=founder, version=draft, **fields)
+    if SYSTEM_TOKEN_CLAIM not in (draft.claims or []):
+        draft = configuration_services.update_configuration_version(
+            actor=staff, version=draft, claims=[*(draft.claims or []), SYSTEM_TOKEN_CLAIM])
+    return configuration_services.publish_configuration(actor=founder, version=draft)
+
+
+def read_partner_settings(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _credentials_valid(data: dict, client: AppClient) -> bool:
+    """The file's secret and private key are the ones the client has now, and neither has expired."""
+    now = timezone.now()
+    secret = credential_services.secret_of(client)
+    certificate = credential_services.certificate_of(client)
+    if (secret is None or certificate is None or data.get("client_id") != client.client_id
+            or secret.expires_at <= now or certificate.expires_at <= now
+            or not isinstance(data.get("client_secret"), str) or not secret.matches(data["client_secret"])):
+        return False
+    try:
+        private = serialization.load_pem_private_key(str(data.get("private_key_pem", "")).encode(),
+                                                     password=None)
+        return keys.describe(private.public_key()).fingerprint == certificate.fingerprint
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+
+
+def partner_service_settings(*, app: App, founder: User, path: Path, base_url: str) -> dict | None:
+    """The settings the reference partner service needs for the app's sod client, when ``path`` does
+    not hold them already; None when it does.
+
+    Credentials the file names and the client still has are kept. Otherwise the client's secret
+    and key are deleted and new ones created (the private halves exist only in the returned dict),
+    so the caller must write it once the transaction has committed.
+    """
+    client = AppClient.objects.select_related("environment").get(app=app,
+                                                                 environment__code=TENANT_ENVIRONMENT)
+    current = read_partner_settings(path)
+    wanted = {
+        "environment": TENANT_ENVIRONMENT,
+        "issuer": f"{settings.SITE_URL}/{TENANT_ENVIRONMENT}",
+        "client_id": client.client_id,
+        "redirect_uri": f"{base_url}/callback",
+        "post_logout_redirect_uri": f"{base_url}/",
+        "app_name": app.name,
+        "platform_name": PLATFORM_NAME,
+    }
+    if current is not None and _credentials_valid(current, client):
+        data = {**wanted, "client_secret": current["client_secret"],
+                "private_key_pem": current["private_key_pem"]}
+        return None if data == current else data
+    if credential_services.secret_of(client) is not None:
+        credential_services.delete_secret(actor=founder, client=client)
+    if credential_services.certificate_of(client) is not None:
+        credential_services.delete_certificate(actor=founder, client=client)
+    _, secret = credential_services.create_secret(actor=founder, client=client)
+    _, private_pem, _ = credential_services.generate_certificate(
+        actor=founder, client=client, description=PARTNER_KEY_DESCRIPTION,
+        expires_at=credential_services.default_expiry())
+    return {**wanted, "client_secret": secret, "private_key_pem": private_pem}
+
+
+def write_partner_settings(path: Path, data: dict) -> None:
+    """Write the file readable by its owner only, replacing it in one step (the service reads it
+    on every request)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2)
+            handle.write("\n")
+        os.chmod(temporary, 0o600)  # O_CREAT's mode is narrowed by the umask, never widened; be sure
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _ensure_partner_service(result: DemoResult, partner: Partner, founder: User, staff: User) -> dict | None:
+    app = App.objects.filter(partner=partner, name=CONFIGURED_APP).first()
+    if app is None:
+        result.notes.append(f"{CONFIGURED_APP} does not belong to {partner.name}; the reference partner "
+                            "service was not set up.")
+        return None
+    base_url = partner_service_url()
+    try:
+        register_partner_service(app=app, founder=founder, staff=staff, base_url=base_url,
+                                 consent_text=CONFIGURED_CONSENT)
+    except ValidationError as exc:
+        if getattr(exc, "code", None) != "open_version":
+            raise
+        result.notes.append(f"{CONFIGURED_APP} has an open sod configuration draft, so {base_url}/callback "
+                            "was not registered; publish or withdraw the draft and load the demo again.")
+    result.partner_settings_path = partner_settings_path()
+    return partner_service_settings(app=app, founder=founder, path=result.partner_settings_path,
+                                    base_url=base_url)
+
+
 def load_demo() -> DemoResult:
-    """Create whatever part of the demo is missing; never duplicates or changes what exists."""
+    """Create whatever part of the demo is missing; never duplicates or changes what exists, except
+    Acme ERP's sod registration for the reference partner service when it no longer serves it.
+
+    The one file it writes, the reference partner service's settings, is written after the
+    database has committed, so it never names credentials a rolled-back load would have lost.
+    """
+    with transaction.atomic():
+        result, partner_settings = _load_demo()
+    if partner_settings is not None and result.partner_settings_path is not None:
+        write_partner_settings(result.partner_settings_path, partner_settings)
+        result.partner_settings_written = True
+    return result
+
+
+def _load_demo() -> tuple[DemoResult, dict | None]:
     result = DemoResult()
     users = ensure_accounts()
     staff = _fresh(users["staff"])
@@ -749,6 +950,8 @@ def load_demo() -> DemoResult:
     if not app_services.name_taken(CONFIGURED_APP):
         _create_configured_app(*partners["nordvik"])
         result.created_apps.append(CONFIGURED_APP)
+    nordvik, nordvik_founder = partners["nordvik"]
+    partner_settings = _ensure_partner_service(result, nordvik, _fresh(nordvik_founder), staff)
 
     result.accounts = [
         (STAFF_EMAIL, "Platform staff, App manager: reviews listings at /review/"),
@@ -762,4 +965,4 @@ def load_demo() -> DemoResult:
         ]
     result.accounts += [(p.founder_email, f"Administrator of partner {p.name}")
                         for p in PARTNERS if p.founder_email != PARTNER_EMAIL]
-    return result
+    return result, partner_settings
