@@ -1,4 +1,8 @@
-"""Drive one URL for a fixed time: wrk when installed, else a small threaded Python client."""
+"""Drive one URL for a fixed time: wrk when installed, else a small threaded Python client.
+
+``drive`` sends a stream of distinct requests (single-use authorization codes, rotating refresh
+tokens) that wrk cannot replay: each request once, over keep-alive connections, one thread each.
+"""
 
 import http.client
 import json
@@ -6,9 +10,11 @@ import shutil
 import subprocess
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 WRK_SCRIPT = Path(__file__).with_name("wrk_report.lua")
 
@@ -19,8 +25,15 @@ class Measurement:
     seconds: float
     p50_ms: float
     p95_ms: float
-    errors: int  # socket errors, timeouts and HTTP statuses of 400 and above
+    errors: int  # socket errors, timeouts and HTTP statuses of 400 and above (drive: other than 200)
     tool: str
+    exhausted: bool = False  # drive: the requests ran out before the time was up
+    statuses: tuple[tuple[int, int], ...] = ()  # drive: (status, count), most common first
+
+    @property
+    def status(self) -> int:
+        """The most common status (0 when nothing answered)."""
+        return self.statuses[0][0] if self.statuses else 0
 
     @property
     def rps(self) -> float:
@@ -90,3 +103,79 @@ def _python(url: str, *, seconds: float, connections: int) -> Measurement:
     values = sorted(v for per_client in latencies for v in per_client)
     return Measurement(requests=len(values), seconds=elapsed, p50_ms=percentile(values, 50) * 1000,
                        p95_ms=percentile(values, 95) * 1000, errors=sum(errors), tool="python")
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def form_post(path: str, fields: dict[str, str], headers: dict[str, str] | None = None) -> Request:
+    """A form-encoded POST."""
+    return Request("POST", path, urlencode(fields).encode(),
+                   (("Content-Type", "application/x-www-form-urlencoded"), *(headers or {}).items()))
+
+
+def drive(base_url: str, requests: Iterable[Request], *, seconds: float | None, connections: int,
+          on_response: Callable[[Request, int, bytes], None] | None = None) -> Measurement:
+    """Send each request of ``requests`` once, over ``connections`` keep-alive connections, until
+    ``seconds`` have passed (None: until the requests run out). A status other than 200 is an error.
+
+    ``on_response`` is called from the client threads with every answer.
+    """
+    parts = urlsplit(base_url)
+    source = iter(requests)
+    source_lock = threading.Lock()
+    latencies: list[list[float]] = [[] for _ in range(connections)]
+    errors = [0] * connections
+    statuses: list[Counter] = [Counter() for _ in range(connections)]
+    ran_out = threading.Event()
+    begin = time.perf_counter()
+    deadline = begin + seconds if seconds is not None else float("inf")
+
+    def take() -> Request | None:
+        with source_lock:
+            try:
+                return next(source)
+            except StopIteration:
+                return None
+
+    def client(n: int) -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        while time.perf_counter() < deadline:
+            request = take()
+            if request is None:  # only asked before the deadline, so this is running out early
+                ran_out.set()
+                break
+            start = time.perf_counter()
+            try:
+                conn.request(request.method, request.path, body=request.body, headers=dict(request.headers))
+                response = conn.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException):
+                errors[n] += 1
+                conn.close()
+                continue
+            latencies[n].append(time.perf_counter() - start)
+            statuses[n][response.status] += 1
+            if response.status != 200:
+                errors[n] += 1
+            if on_response is not None:
+                on_response(request, response.status, body)
+        conn.close()
+
+    workers = [threading.Thread(target=client, args=(n,)) for n in range(connections)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - begin
+    values = sorted(v for per_client in latencies for v in per_client)
+    counts = sum(statuses, Counter())
+    return Measurement(requests=len(values), seconds=elapsed, p50_ms=percentile(values, 50) * 1000,
+                       p95_ms=percentile(values, 95) * 1000, errors=sum(errors), tool="python",
+                       exhausted=ran_out.is_set() and seconds is not None,
+                       statuses=tuple(counts.most_common()))

@@ -1,4 +1,5 @@
-"""Benchmark the App Store under gunicorn with 1,000 published apps in PostgreSQL.
+"""Benchmark the App Store under gunicorn with 1,000 published apps in PostgreSQL, and the login
+service's token endpoint (code exchange, refresh) and introspection in the same run.
 
     make bench                      (or .venv/bin/python bench/run.py --help)
 
@@ -42,6 +43,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--apps", type=int, default=1000, help="published apps to load (default 1000)")
     parser.add_argument("--reload", action="store_true", help="reload the apps even if already there")
     parser.add_argument("--python-client", action="store_true", help="use the Python client, not wrk")
+    parser.add_argument("--skip-login", action="store_true",
+                        help="skip the login service's token endpoint and introspection")
     return parser.parse_args()
 
 
@@ -185,7 +188,7 @@ def main() -> None:
     from django.urls import reverse
 
     from appstore.models import ListingVersion
-    from bench import data
+    from bench import data, login
     from bench.loadgen import measure, tool_name
 
     started = time.monotonic()
@@ -197,6 +200,11 @@ def main() -> None:
         print(f"Loaded {args.apps} published apps in {time.monotonic() - t0:.1f} s.")
     else:
         print(f"Reusing the {args.apps} published apps already in {database_name}.")
+    login_bench = None
+    if not args.skip_login:
+        login_bench = login.prepare()
+        print(f"Login service: {login.APP_NAME} with a {login.ENVIRONMENT} client and a new secret, "
+              f"approved in tenant {login.CONTEXT}.")
     with connections["default"].cursor() as cursor:
         cursor.execute("ANALYZE")  # fresh planner statistics, as autovacuum would give a live database
     top = (ListingVersion.objects.filter(app__partner__seo_name__startswith=data.PREFIX, state="published")
@@ -222,14 +230,38 @@ def main() -> None:
                              threads=args.threads, force_python=args.python_client)
             rows.append((url, status, result))
             print(f"  measured {url} ({result.rps:.0f} req/s)", flush=True)
+        login_run = None
+        if login_bench is not None:
+            print(f"Login service benchmark: the Python client of bench/loadgen.py with {args.connections} "
+                  f"connections, {args.seconds} s per row, every code and refresh token used once.",
+                  flush=True)
+            login_run = login.measure(base, login_bench, seconds=args.seconds, connections=args.connections,
+                                      progress=lambda line: print(line, flush=True))
 
     ceiling = rows[0][2].rps or 1.0
-    width = max(len(url) for url, _, _ in rows)
+    login_rows = [login_run.ceiling, *login_run.rows] if login_run else []
+    login_ceiling = (login_run.ceiling.result.rps or 1.0) if login_run else 1.0
+    width = max(len(label) for label in [url for url, _, _ in rows] + [row.label for row in login_rows])
     lines = [f"{'URL'.ljust(width)}  status      rps   p50 ms   p95 ms  errors  rps ratio to {TRIVIAL}"]
     for url, status, r in rows:
         lines.append(f"{url.ljust(width)}  {status:>6}  {r.rps:>7.1f}  {r.p50_ms:>7.1f}  {r.p95_ms:>7.1f}"
                      f"  {r.errors:>6}  {r.rps / ceiling:>8.3f}")
+    if login_run:
+        lines.append(f"-- login service: Python client (bench/loadgen.py) for every row below, POST form "
+                     f"bodies; ratio to the Python client's {TRIVIAL}; a status other than 200 is an error")
+        for row in login_rows:
+            r = row.result
+            lines.append(f"{row.label.ljust(width)}  {r.status:>6}  {r.rps:>7.1f}  {r.p50_ms:>7.1f}"
+                         f"  {r.p95_ms:>7.1f}  {r.errors:>6}  {r.rps / login_ceiling:>8.3f}"
+                         + ("  (ran out of codes/tokens)" if r.exhausted else ""))
     print("\n" + "\n".join(lines))
+    if login_run:
+        u = login_run.usage
+        print(f"\nLogin service: {u['codes_minted']} codes minted, {u['codes_measured']} of them exchanged "
+              f"while measured; {u['refresh_tokens_measured']} refresh tokens used once each while measured "
+              f"(from {u['codes_for_refresh_tokens']} codes exchanged beforehand, each refresh's new token "
+              f"queued for a later request); one access token introspected "
+              f"{u['introspections_measured']} times.")
     print(f"\nTotal time {time.monotonic() - started:.0f} s.")
 
     results_dir = ROOT / "bench-results"
@@ -242,6 +274,14 @@ def main() -> None:
         "results": [{"url": url, "status": status, "rps": round(r.rps, 1), "p50_ms": round(r.p50_ms, 2),
                      "p95_ms": round(r.p95_ms, 2), "errors": r.errors, "requests": r.requests,
                      "ratio_to_trivial": round(r.rps / ceiling, 4)} for url, status, r in rows],
+        **({"login": {
+            "tool": "python", "ceiling": login_run.ceiling.label, "usage": login_run.usage,
+            "results": [{"label": row.label, "status": row.result.status, "rps": round(row.result.rps, 1),
+                         "p50_ms": round(row.result.p50_ms, 2), "p95_ms": round(row.result.p95_ms, 2),
+                         "errors": row.result.errors, "requests": row.result.requests,
+                         "ran_out": row.result.exhausted,
+                         "ratio_to_trivial": round(row.result.rps / login_ceiling, 4)} for row in login_rows],
+        }} if login_run else {}),
     }, indent=2))
 
 
