@@ -217,6 +217,16 @@ STORE_ENVIRONMENT = os.environ.get("STORE_ENVIRONMENT", "online")
 # Local development only: sod integration endpoints may use http:// and localhost / private addresses.
 ALLOW_PRIVATE_PARTNER_URLS = env_bool("ALLOW_PRIVATE_PARTNER_URLS", False)
 
+# Django's default password hashers, plus the fast salted hash for generated client secrets.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "appstore.hashers.ClientSecretHasher",
+]
+
 # The login service (OpenID Connect) is django-oauth-toolkit with its models swapped into
 # provisioning, so every code and token carries the tenant authorization it was issued under.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "provisioning.LoginClient"

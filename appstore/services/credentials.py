@@ -8,7 +8,7 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -19,6 +19,7 @@ from audit.models import AuditEntry
 from tenants.models import Environment
 
 from .. import keys
+from ..hashers import hash_generated_secret
 from ..models import App, AppClient, CertificateOrigin, ClientCertificate, ClientSecret
 from ..permissions import require_app_permission
 
@@ -145,7 +146,7 @@ def create_secret(*, actor, client: AppClient, expires_at: datetime | None = Non
     raw = secrets.token_urlsafe(SECRET_BYTES)
     try:
         with transaction.atomic():
-            secret = ClientSecret.objects.create(client=client, secret_hash=make_password(raw),
+            secret = ClientSecret.objects.create(client=client, secret_hash=hash_generated_secret(raw),
                                                  expires_at=expires_at, created_by=actor)
     except IntegrityError:
         raise ValidationError(SECRET_EXISTS, code="secret_exists") from None
@@ -186,7 +187,7 @@ def verify_client_secret(*, environment_code: str, client_id: str, raw: str) -> 
               if isinstance(client_id, str) and client_id else None)
     secret = secret_of(client) if client is not None else None
     if secret is None:
-        make_password(raw)  # same work as a real check
+        hash_generated_secret(raw)  # same work as a real check
         return None
     return client if check_password(raw, secret.secret_hash) else None
 

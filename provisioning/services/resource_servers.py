@@ -3,10 +3,10 @@
 import secrets
 import uuid
 
-from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
+from appstore.hashers import hash_generated_secret
 from audit.models import AuditEntry
 from audit.services import record
 from tenants.models import Environment
@@ -23,7 +23,7 @@ def create_resource_server(*, environment: Environment, name: str) -> tuple[Reso
         raise ValueError("A resource server needs a name of at most 120 characters.")
     raw = secrets.token_urlsafe(32)
     server = ResourceServer.objects.create(environment=environment, name=name, client_id=uuid.uuid4().hex,
-                                           secret_hash=make_password(raw))
+                                           secret_hash=hash_generated_secret(raw))
     record(event_type="resource_server.created", source=AuditEntry.Source.SYSTEM,
            message=f"Resource server {name} created for {environment.code} (client ID {server.client_id})")
     return server, raw

@@ -2,6 +2,7 @@
 a grace period during which the retiring key stays in the JWKS."""
 
 import base64
+import functools
 import hashlib
 import json
 from datetime import timedelta
@@ -29,14 +30,18 @@ def _fernet() -> Fernet:
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
-def _private_pem(key: SigningKey) -> bytes:
+@functools.lru_cache(maxsize=16)
+def _decrypted_jwk(kid: str, encrypted: str, encryption_key: str) -> jwk.JWK:
+    """Decrypting and parsing a key costs tens of milliseconds; each process keeps the few it uses."""
+    digest = hashlib.sha256(encryption_key.encode()).digest()
     try:
-        return _fernet().decrypt(key.private_key_encrypted.encode())
+        pem = Fernet(base64.urlsafe_b64encode(digest)).decrypt(encrypted.encode())
     except InvalidToken as exc:
         raise RuntimeError(
-            f"Signing key {key.kid} cannot be decrypted: SIGNING_KEY_ENCRYPTION_KEY differs from the "
+            f"Signing key {kid} cannot be decrypted: SIGNING_KEY_ENCRYPTION_KEY differs from the "
             "one it was stored with."
         ) from exc
+    return jwk.JWK.from_pem(pem)
 
 
 def _new_key(environment: Environment, state: str = SigningKeyState.ACTIVE) -> SigningKey:
@@ -70,7 +75,8 @@ def active_key(environment: Environment) -> SigningKey:
 
 def active_jwk(environment: Environment) -> jwk.JWK:
     """The active private key as a JWK whose thumbprint is its kid."""
-    return jwk.JWK.from_pem(_private_pem(active_key(environment)))
+    key = active_key(environment)
+    return _decrypted_jwk(key.kid, key.private_key_encrypted, settings.SIGNING_KEY_ENCRYPTION_KEY)
 
 
 def sign_jwt(environment: Environment, claims: dict) -> str:

@@ -567,3 +567,22 @@ def test_custom_app_is_not_held_back_by_certification(member):
     status = selectors.client_status(client_in(custom, "online"))
     assert custom.certification_status == ReviewStatus.NOT_STARTED
     assert status.usable and status.reasons == ()
+
+
+def test_new_secrets_use_the_fast_salted_hash_and_older_hashes_still_verify(partner_member):
+    from django.contrib.auth.hashers import make_password
+
+    from appstore.models import AppClient, ClientSecret
+    from appstore.services.credentials import create_secret, delete_secret
+
+    from ..factories import AppFactory
+
+    app = AppFactory(partner=partner_member.partner)
+    client = AppClient.objects.get(app=app, environment__code="sod")
+    stored, raw = create_secret(actor=partner_member.user, client=client)
+    assert stored.secret_hash.startswith("client_secret_sha256$")
+    assert stored.matches(raw) and not stored.matches(raw + "x") and not stored.matches("")
+    delete_secret(actor=partner_member.user, client=client)
+    older = ClientSecret.objects.create(client=client, secret_hash=make_password("legacy-secret"),
+                                        expires_at=stored.expires_at)
+    assert older.matches("legacy-secret") and not older.matches("other")
