@@ -4,10 +4,12 @@ import logging
 import re
 
 # Invitation links carry their token in the path (/portal/invitations/<token>/), in the sign-up
-# link (?invitation=<token>) and, URL-encoded, in a sign-in link's ?next=; request logs (404s,
-# the development server's access log) would otherwise write it out.
+# link (?invitation=<token>) and, URL-encoded, in a sign-in link's ?next=; so do custom-app
+# confirmation links (/my/confirm-authorization/<token>/). Request logs (404s, the development
+# server's access log) would otherwise write them out.
 SECRET_PATHS = re.compile(
-    r"((?:/portal/invitations/|%2Fportal%2Finvitations%2F)|[?&]invitation=)[^/\s\"?&%]+", re.IGNORECASE)
+    r"((?:/portal/invitations/|%2Fportal%2Finvitations%2F|/my/confirm-authorization/"
+    r"|%2Fmy%2Fconfirm-authorization%2F)|[?&]invitation=)[^/\s\"?&%]+", re.IGNORECASE)
 
 
 class RedactSecretPaths(logging.Filter):

@@ -9,6 +9,7 @@ from appstore.sitemaps import SITEMAPS
 from appstore.urls import portal_patterns, review_patterns
 from appstore.views.portal import PartnerSignupView
 from config.views import healthz
+from provisioning import request_urls as authorization_requests
 
 handler404 = "appstore.views.store.page_not_found"
 
@@ -17,6 +18,9 @@ urlpatterns = [
     # Signing up from the portal creates a company; allauth handles the rest of the account.
     path("accounts/signup/", PartnerSignupView.as_view(), name="account_signup"),
     path("accounts/", include("allauth.urls")),
+    path("portal/", include(authorization_requests.portal_patterns)),
+    path("review/", include(authorization_requests.review_patterns)),
+    path("my/", include(authorization_requests.customer_patterns)),
     path("portal/", include(portal_patterns)),
     path("review/", include(review_patterns)),
     path("api/v1/", include("appstore.api.urls")),

@@ -1,4 +1,4 @@
-"""Thin Celery wrappers for the login service's e-mails."""
+"""Thin Celery wrappers for the login service's e-mails: uninstall reports, authorization requests."""
 
 from celery import shared_task
 
@@ -8,3 +8,24 @@ def send_uninstall_report(authorization_id: int) -> int:
     from .notifications import uninstall_report
 
     return uninstall_report(authorization_id=authorization_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_authorization_requested(request_id: int) -> int:
+    from .request_notifications import authorization_requested
+
+    return authorization_requested(request_id=request_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_authorization_confirmation(request_id: int, token: str) -> int:
+    from .request_notifications import authorization_confirmation
+
+    return authorization_confirmation(request_id=request_id, token=token)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_authorization_decided(request_id: int, event: str) -> int:
+    from .request_notifications import authorization_decided
+
+    return authorization_decided(request_id=request_id, event=event)
