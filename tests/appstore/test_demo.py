@@ -48,11 +48,6 @@ PARTNER_KEYS = {"environment", "issuer", "client_id", "client_secret", "private_
 
 
 @pytest.fixture(autouse=True)
-def _fast_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def var_dir(settings, tmp_path, monkeypatch):
     """The demo writes the partner service's settings under VAR_DIR: never the checkout's var/ here."""
     settings.VAR_DIR = tmp_path / "var"

@@ -25,8 +25,7 @@ FLAGS = ("read", "app_store", "configuration", "users")
 
 
 @pytest.fixture
-def world(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def world():
     admin = PartnerMemberFactory()
     partner = admin.partner
     app = AppFactory(partner=partner, technical_contact=admin.user)
