@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "appstore.context_processors.portal",
+                "provisioning.context_processors.customer",
             ],
         },
     },

@@ -7,4 +7,9 @@ class ProvisioningConfig(AppConfig):
     verbose_name = "Login service and consent"
 
     def ready(self) -> None:
+        from appstore import installed
+
         from . import receivers  # noqa: F401
+        from .selectors import installed_companies
+
+        installed.installed_lookup = installed_companies

@@ -1,5 +1,6 @@
 """Signals the login service receives from the rooms below it."""
 
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -19,3 +20,11 @@ def configuration_widened(sender, app, environment, version, widened, **kwargs) 
     from .services.authorizations import mark_needs_reapproval
 
     mark_needs_reapproval(app=app, environment=environment, widened=widened)
+
+
+@receiver(user_logged_in, dispatch_uid="provisioning.remember_tenant_membership")
+def signed_in(sender, request, user, **kwargs) -> None:
+    if request is not None and hasattr(request, "session"):
+        from .context_processors import remember_tenant_membership
+
+        remember_tenant_membership(request, user)

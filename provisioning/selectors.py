@@ -1,4 +1,5 @@
-"""Reads of the login service: who is calling, tenants a user can sign in to, installed apps."""
+"""Reads of the login service: who is calling, tenants a user can sign in to, installed apps, and
+the customer administration pages (a user's tenants and each tenant's installed apps)."""
 
 import base64
 import binascii
@@ -7,10 +8,13 @@ from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 from django.contrib.auth.hashers import check_password
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.utils import timezone
 
 from appstore.models import ClientSecret
+from appstore.selectors.store import live_listings
 from tenants.models import Environment, Tenant, TenantMember
 
 from .models import Authorization, AuthorizationStatus, LoginClient, ResourceServer
@@ -83,3 +87,48 @@ def installed_app_ids(user, environment: Environment) -> set[int]:
     return set(Authorization.objects.filter(
         tenant__members__user=user, tenant__environment=environment, status=AuthorizationStatus.ACTIVE,
     ).values_list("app_id", flat=True))
+
+
+# ---------------------------------------------------------------- customer administration
+
+
+def customer_memberships(user) -> QuerySet[TenantMember]:
+    """Every tenant the user belongs to, in all environments."""
+    return (TenantMember.objects.filter(user=user).select_related("tenant__environment")
+            .order_by("tenant__environment__rank", "tenant__company_name", "tenant__context_identifier"))
+
+
+def customer_membership(user, environment_code: str, context_identifier: str) -> TenantMember | None:
+    """The user's membership in one tenant; None when they are not in it (or it does not exist)."""
+    return (TenantMember.objects.filter(user=user, tenant__environment__code=environment_code,
+                                        tenant__context_identifier=context_identifier)
+            .select_related("tenant__environment").first())
+
+
+def tenant_authorizations(tenant: Tenant) -> QuerySet[Authorization]:
+    """The tenant's installed apps in every status, newest first; ``in_store`` is true for apps
+    listed in the store."""
+    return (Authorization.objects.filter(tenant=tenant)
+            .select_related("app__partner", "approved_by", "revoked_by")
+            .annotate(in_store=Exists(live_listings().filter(app_id=OuterRef("app_id"))),
+                      installed_on=Coalesce("approved_at", "created_at"))
+            .order_by("-installed_on", "-id"))
+
+
+def tenant_authorization(tenant: Tenant, pk: int) -> Authorization | None:
+    """One authorization of this tenant; another tenant's is None."""
+    return Authorization.objects.filter(tenant=tenant, pk=pk).select_related("app__partner", "tenant").first()
+
+
+def installed_companies(user, app_ids, environment_code: str) -> dict[int, str]:
+    """App id → the user's companies in the environment where the app is active (names joined with
+    ", "); registered as the store's ``appstore.installed.installed_lookup``."""
+    rows = (Authorization.objects
+            .filter(app_id__in=list(app_ids), tenant__members__user=user,
+                    tenant__environment__code=environment_code, status=AuthorizationStatus.ACTIVE)
+            .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=timezone.now()))
+            .order_by("tenant__company_name").values_list("app_id", "tenant__company_name"))
+    companies: dict[int, list[str]] = {}
+    for app_id, company in rows:
+        companies.setdefault(app_id, []).append(company)
+    return {app_id: ", ".join(names) for app_id, names in companies.items()}

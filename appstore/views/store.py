@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from .. import installed
 from ..models import LinkKind, ListingLink, ListingVersion, Partner
 from ..selectors import store as selectors
 from ..selectors.profile import live_profile
@@ -181,6 +182,8 @@ def app_detail(request: HttpRequest, partner_seo: str, app_seo: str) -> HttpResp
                                                  LinkKind.INSTALL]) if install else "",
         "other_links": other_links,
         "more_from_partner": selectors.more_from_partner(listing),
+        "installed_for": installed.installed_for(request.user, [app.pk],
+                                                 settings.STORE_ENVIRONMENT).get(app.pk, ""),
         "canonical_url": absolute_url(reverse("store:app", args=[app.partner.seo_name,
                                                                  app.seo_name])),
         "og_image": absolute_url(detail_icon.image.url) if detail_icon else "",
@@ -202,7 +205,7 @@ def go(request: HttpRequest, partner_seo: str, app_seo: str, kind: str) -> HttpR
     return response
 
 
-ROBOTS_DISALLOW = ("/portal/", "/review/", "/accounts/", "/admin/", "/api/")
+ROBOTS_DISALLOW = ("/portal/", "/review/", "/my/", "/accounts/", "/admin/", "/api/")
 
 
 def robots_txt(request: HttpRequest) -> HttpResponse:
