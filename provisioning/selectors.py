@@ -82,16 +82,6 @@ def authorization_for(app, tenant: Tenant) -> Authorization | None:
     return Authorization.objects.filter(app=app, tenant=tenant).select_related("approved_by").first()
 
 
-def installed_app_ids(user, environment: Environment) -> set[int]:
-    """Apps active in any tenant of the environment the user belongs to (the store's "installed")."""
-    return set(Authorization.objects.filter(
-        tenant__members__user=user, tenant__environment=environment, status=AuthorizationStatus.ACTIVE,
-    ).values_list("app_id", flat=True))
-
-
-# ---------------------------------------------------------------- customer administration
-
-
 def customer_memberships(user) -> QuerySet[TenantMember]:
     """Every tenant the user belongs to, in all environments."""
     return (TenantMember.objects.filter(user=user).select_related("tenant__environment")
