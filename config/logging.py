@@ -11,11 +11,21 @@ SECRET_PATHS = re.compile(
     r"((?:/portal/invitations/|%2Fportal%2Finvitations%2F|/my/confirm-authorization/"
     r"|%2Fmy%2Fconfirm-authorization%2F)|[?&]invitation=)[^/\s\"?&%]+", re.IGNORECASE)
 
+# Credentials a client may put in a query string (an id_token_hint at sign-out, a secret or token
+# sent the wrong way), plain or URL-encoded inside a ?next=.
+SECRET_PARAMS = re.compile(
+    r"((?:[?&]|%3F|%26)(?:id_token_hint|client_secret|access_token|refresh_token|token|code|ticket"
+    r"|password)(?:=|%3D))[^\s\"&%]+", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    return SECRET_PARAMS.sub(r"\1[redacted]", SECRET_PATHS.sub(r"\1[token]", text))
+
 
 class RedactSecretPaths(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = SECRET_PATHS.sub(r"\1[token]", message)
+        redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, ()
         request = getattr(record, "request", None)

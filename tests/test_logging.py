@@ -42,3 +42,19 @@ def test_tokens_in_sign_up_and_sign_in_links_are_redacted_and_ids_are_not():
     record = logging.LogRecord("django.server", logging.INFO, __file__, 1, "%s", (kept,), None)
     RedactSecretPaths().filter(record)
     assert record.getMessage() == kept
+
+
+def test_credentials_in_query_strings_are_redacted_and_other_parameters_kept():
+    lines = {
+        '"GET /sod/logout?id_token_hint=eyJhbGciOi.eyJzdWIi.sig&state=s1 HTTP/1.1" 302': "eyJhbGciOi",
+        '"POST /sod/oauth/token?client_secret=topsecret HTTP/1.1" 400': "topsecret",
+        '"GET /accounts/login/?next=%2Fsod%2Flogout%3Fid_token_hint%3DeyJzZWNy HTTP/1.1" 200': "eyJzZWNy",
+    }
+    for line, secret in lines.items():
+        record = logging.LogRecord("django.server", logging.INFO, __file__, 1, "%s", (line,), None)
+        RedactSecretPaths().filter(record)
+        assert secret not in record.getMessage() and "[redacted]" in record.getMessage()
+    kept = '"GET /sod/oauth/authorize?response_type=code&client_id=abc&state=s1 HTTP/1.1" 302'
+    record = logging.LogRecord("django.server", logging.INFO, __file__, 1, "%s", (kept,), None)
+    RedactSecretPaths().filter(record)
+    assert record.getMessage() == kept

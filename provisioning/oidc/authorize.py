@@ -10,6 +10,7 @@ go straight back to it with ``error`` and ``state`` as RFC 6749 says.
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
+from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -130,9 +131,21 @@ class AuthorizeView(OAuthLibMixin, View):
             fragment=mode == "fragment",
         )
 
+    def _prompts(self) -> set[str]:
+        return set(self.request.GET.get("prompt", "").split())
+
+    def _silent(self) -> bool:
+        """prompt=none: the app asked for no page to be shown; every answer goes straight back."""
+        return "none" in self._prompts()
+
     def _refuse(self, request, redirect_uri: str, code: AuthorizationError, message: str) -> HttpResponse:
         back = self._error_back(redirect_uri, "access_denied", f"{code.label}: {message}")
+        if self._silent():
+            return HttpResponseRedirect(back)
         return error_page(request, code, message, back_url=back, app_name=self.app.name, status=403)
+
+    def _interaction_required(self, error: str, description: str) -> HttpResponse:
+        return HttpResponseRedirect(self._error_back(self.redirect_uri, error, description))
 
     def _validated(self, request: HttpRequest):
         """(credentials, None) or (None, response) after oauthlib's checks of the request."""
@@ -195,6 +208,11 @@ class AuthorizeView(OAuthLibMixin, View):
                 ),
             )
         if len(memberships) > 1:
+            if self._silent():
+                return None, self._interaction_required(
+                    "account_selection_required",
+                    "The user belongs to several companies; send acr_values=tenant:<context identifier>.",
+                )
             return None, self._pick_tenant(request, memberships)
         member = memberships[0]
         tenant = member.tenant
@@ -320,11 +338,26 @@ class AuthorizeView(OAuthLibMixin, View):
         credentials, response = self._validated(request)
         if response is not None:
             return None, response
+        if "login" in self._prompts() and request.method == "GET":
+            # Sign in again: the session ends and the sign-in page returns here without prompt=login.
+            params = request.GET.copy()
+            params["prompt"] = " ".join(sorted(self._prompts() - {"login"}))
+            if not params["prompt"]:
+                del params["prompt"]
+            if request.user.is_authenticated:
+                logout(request)
+            return None, redirect_to_login(f"{request.path}?{params.urlencode()}")
         if not request.user.is_authenticated:
+            if self._silent():
+                return None, self._interaction_required("login_required", "The user is not signed in.")
             return None, redirect_to_login(request.get_full_path())
         decision, response = self._decide(request)
         if response is not None:
             return None, response
+        if decision.consent and self._silent():
+            return None, self._interaction_required(
+                "consent_required", f"An administrator must approve {self.app.name} for the company first."
+            )
         return (credentials, decision), None
 
     def get(self, request: HttpRequest) -> HttpResponse:

@@ -99,6 +99,12 @@ class LoginValidator(OAuth2Validator):
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
         return "openid" in (scopes or [])  # other scopes are ignored
 
+    def validate_silent_login(self, request):
+        return True  # prompt=none: the authorize view answers login_required itself
+
+    def validate_silent_authorization(self, request):
+        return True  # prompt=none: the authorize view answers consent_required itself
+
     def is_origin_allowed(self, client_id, origin, request, *args, **kwargs):
         client = self._load_application(client_id, request)
         return client is not None and origin in registered_urls(client, "cors_origins")

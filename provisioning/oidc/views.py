@@ -234,7 +234,7 @@ class SystemUserView(EnvironmentScopedMixin, View):
     def post(self, request: HttpRequest) -> JsonResponse:
         try:
             payload = json.loads(request.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             return JsonResponse(
                 {"IsSuccessful": False, "Token": None, "ErrorMessage": "The body must be JSON (UTF-8)."},
                 status=400,
@@ -318,7 +318,9 @@ class EndSessionView(View):
                 "The address to return to after signing out is not registered for this app, so you are "
                 "not sent there. You are still signed in.",
             )
-        if request.user.is_authenticated and claims is None:
+        # The hint signs the user out at once only when it was issued to the user who is signed in.
+        hinted_here = claims is not None and claims.get("sub") == str(request.user.pk)
+        if request.user.is_authenticated and not hinted_here:
             confirmed = request.method == "POST" and request.POST.get("confirm") == "1"
             if confirmed and CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {}):
                 confirmed = False  # the CSRF check answered with a refusal

@@ -19,6 +19,7 @@ from ..models import (
     Authorization,
     AuthorizationError,
     AuthorizationStatus,
+    Grant,
     RefreshToken,
     SystemUserTicket,
 )
@@ -75,6 +76,9 @@ def approve(*, app: App, tenant: Tenant, user: User, consent_text: str) -> Autho
     """A tenant admin installs (or re-approves) the app for their tenant."""
     if tenant_admin(user, tenant) is None:
         raise ConsentRefused(AuthorizationError.DENIED, "Account does not have access.")
+    # Two administrators approving at once queue on the tenant's row, so the second one finds the
+    # authorization the first created instead of creating it again.
+    Tenant.objects.select_for_update().only("pk").get(pk=tenant.pk)
     existing = Authorization.objects.select_for_update().filter(app=app, tenant=tenant).first()
     if is_explicit(app, tenant.environment) and (existing is None or existing.activated_by_id is None):
         raise ConsentRefused(AuthorizationError.DENIED, (
@@ -115,6 +119,7 @@ def _revoke_credentials(authorization: Authorization) -> None:
     RefreshToken.objects.filter(authorization=authorization, revoked__isnull=True).update(revoked=now)
     AccessToken.objects.filter(authorization=authorization).delete()
     SystemUserTicket.objects.filter(authorization=authorization).delete()
+    Grant.objects.filter(authorization=authorization).delete()  # codes not yet exchanged
 
 
 @transaction.atomic

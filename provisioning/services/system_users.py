@@ -4,6 +4,7 @@ and exchanges it for a ticket ``7T:<random>`` that acts without any user's right
 import base64
 import binascii
 import hashlib
+import logging
 import secrets
 import time
 import uuid
@@ -19,11 +20,13 @@ from django.utils import timezone
 from appstore.models import AppClient, ClientCertificate, ClientSecret
 from audit.models import AuditEntry
 from audit.services import record
-from tenants.models import Environment, Tenant
+from tenants.models import Environment
 
 from ..models import Authorization, AuthorizationError, AuthorizationStatus, SystemUserTicket
 from ..oidc.claims import claim
 from .signing_keys import sign_jwt
+
+logger = logging.getLogger(__name__)
 
 TIMESTAMP_WINDOW = timedelta(minutes=5)
 TICKET_IDLE = timedelta(hours=6)
@@ -144,18 +147,19 @@ def exchange(*, environment: Environment, payload: object, now: datetime | None 
         if return_type not in ("JWT", None):
             raise ExchangeError(AuthorizationError.DENIED, 'ReturnTokenType must be "JWT".', bad_input=True)
         token, stamp, signature = _parse_signed(signed)
-        tenant = Tenant.objects.filter(environment=environment, context_identifier=ctx).first()
-        if tenant is None:
-            raise ExchangeError(AuthorizationError.DENIED, f"No tenant {ctx} in {environment.code}.")
         authorization = (
             Authorization.objects.select_related("app__partner", "tenant")
-            .filter(tenant=tenant, system_user_token=token)
+            .filter(
+                tenant__environment=environment, tenant__context_identifier=ctx, system_user_token=token
+            )
             .first()
         )
         if authorization is None:
+            # One answer whether the tenant or the token is unknown: it tells a stranger nothing.
             raise ExchangeError(
                 AuthorizationError.DENIED,
-                f"The system user token does not belong to an app installed in {ctx}.",
+                f"The system user token does not belong to an app installed in {ctx[:40]} "
+                f"({environment.code}).",
             )
         client = AppClient.objects.filter(app=authorization.app, environment=environment).first()
         stored_secret = ClientSecret.objects.filter(client=client).first() if client else None
@@ -179,16 +183,19 @@ def exchange(*, environment: Environment, payload: object, now: datetime | None 
             )
         _verify_signature(certificate.public_key_pem, f"{token}.{stamp}", signature)
     except ExchangeError as error:
-        app = authorization.app if authorization is not None else None
-        record(
-            event_type="system_user.refused",
-            source=AuditEntry.Source.CONSENT,
-            partner=app.partner if app else None,
-            app=app,
-            tenant=authorization.tenant if authorization is not None else None,
-            message=f"System user exchange refused in {environment.code}: "
-            f"{error.code.label}: {error.message}",
-        )
+        message = f"System user exchange refused in {environment.code}: {error.code.label}: {error.message}"
+        if authorization is not None:
+            # The partner's log shows why its app was refused; anonymous noise goes to the server log.
+            record(
+                event_type="system_user.refused",
+                source=AuditEntry.Source.CONSENT,
+                partner=authorization.app.partner,
+                app=authorization.app,
+                tenant=authorization.tenant,
+                message=message,
+            )
+        else:
+            logger.info(message)
         return ExchangeResult(
             ok=False, error=f"{error.code.label}: {error.message}", code=error.code, bad_input=error.bad_input
         )

@@ -118,7 +118,9 @@ def test_refusals(client, login_app, installed, tenant_b, case, error):
     answer = response.json()
     assert answer["IsSuccessful"] is False and answer["Token"] is None
     assert error in answer["ErrorMessage"]
-    assert AuditEntry.objects.filter(event_type="system_user.refused").exists()
+    # Refusals of an identified app reach the partner's audit log; a token nobody owns does not.
+    audited = AuditEntry.objects.filter(event_type="system_user.refused", app_id=login_app.app.pk).exists()
+    assert audited is (case != "tenant")
 
 
 def test_timestamp_within_five_minutes_is_accepted(client, login_app, installed):
@@ -198,6 +200,11 @@ def test_garbage_bodies_answer_400_with_a_reason(client, body):
     assert response.status_code == 400
     answer = response.json()
     assert answer["IsSuccessful"] is False and answer["ErrorMessage"]
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash(client):
+    response = post(client, "[" * 5000 + "]" * 5000)
+    assert response.status_code == 400 and response.json()["IsSuccessful"] is False
 
 
 def test_oversized_body_is_refused(client):

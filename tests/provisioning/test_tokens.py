@@ -293,6 +293,7 @@ def test_needs_reapproval_stops_refresh(client, login_app, tenant_a):
 def test_code_issued_before_uninstall_cannot_be_exchanged(client, login_app, tenant_a):
     code = get_code(client, login_app, tenant_a.admin.user)
     uninstall(authorization=Authorization.objects.get(), user=tenant_a.admin.user)
+    assert not Grant.objects.exists()  # outstanding codes are deleted with the tokens
     assert exchange(client, login_app, code).status_code == 400
 
 
@@ -388,6 +389,15 @@ def test_end_session_never_redirects_to_unregistered_uri(client, login_app, tena
         "id_token_hint": tokens["id_token"], "post_logout_redirect_uri": target})
     assert response.status_code == 400 and not response.has_header("Location")
     assert "InvalidRedirectUrl" in response.content.decode()
+
+
+def test_end_session_with_another_users_hint_asks_first(client, login_app, tenant_a):
+    tokens_for(client, login_app, tenant_a.admin.user)  # installs the app
+    others = tokens_for(client, login_app, tenant_a.member.user)
+    client.force_login(tenant_a.admin.user)
+    response = client.get("/sod/login/common/oauth/logout", {"id_token_hint": others["id_token"]})
+    assert response.status_code == 200 and "Sign out?" in response.content.decode()
+    assert "_auth_user_id" in client.session
 
 
 def test_end_session_ignores_a_forged_hint(client, login_app, tenant_a):
