@@ -7,6 +7,7 @@ carries the OAuth error to the registered redirect URI; malformed requests from 
 go straight back to it with ``error`` and ``state`` as RFC 6749 says.
 """
 
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
@@ -34,6 +35,7 @@ from .errors import error_page
 from .validator import redirect_uri_registered, registered_urls
 
 RESPONSE_MODES = ("query", "fragment", "form_post")
+PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
 @dataclass
@@ -131,6 +133,20 @@ class AuthorizeView(OAuthLibMixin, View):
             fragment=mode == "fragment",
         )
 
+    def _back(self, error: str, description: str) -> HttpResponse:
+        """Return to the app with an OAuth error, by redirect or, for form_post, by a posted form."""
+        url = self._error_back(self.redirect_uri, error, description)
+        if self.request.GET.get("response_mode") == "form_post":
+            return self._form_post(url)
+        return HttpResponseRedirect(url)
+
+    def _form_post(self, uri: str) -> HttpResponse:
+        return render(
+            self.request,
+            "provisioning/form_post.html",
+            {"action": uri.split("?", 1)[0], "fields": parse_qsl(urlsplit(uri).query), "app": self.app},
+        )
+
     def _prompts(self) -> set[str]:
         return set(self.request.GET.get("prompt", "").split())
 
@@ -139,35 +155,27 @@ class AuthorizeView(OAuthLibMixin, View):
         return "none" in self._prompts()
 
     def _refuse(self, request, redirect_uri: str, code: AuthorizationError, message: str) -> HttpResponse:
-        back = self._error_back(redirect_uri, "access_denied", f"{code.label}: {message}")
         if self._silent():
-            return HttpResponseRedirect(back)
+            return self._back("access_denied", f"{code.label}: {message}")
+        back = self._error_back(redirect_uri, "access_denied", f"{code.label}: {message}")
         return error_page(request, code, message, back_url=back, app_name=self.app.name, status=403)
-
-    def _interaction_required(self, error: str, description: str) -> HttpResponse:
-        return HttpResponseRedirect(self._error_back(self.redirect_uri, error, description))
 
     def _validated(self, request: HttpRequest):
         """(credentials, None) or (None, response) after oauthlib's checks of the request."""
         params = request.GET
         mode = params.get("response_mode")
-        redirect_uri = self.redirect_uri
         if mode and mode not in RESPONSE_MODES:
-            return None, HttpResponseRedirect(
-                self._error_back(
-                    redirect_uri, "invalid_request", "response_mode must be query, fragment or form_post."
-                )
-            )
+            return None, self._back("invalid_request", "response_mode must be query, fragment or form_post.")
         if params.get("response_type") not in (None, "", "code"):
-            return None, HttpResponseRedirect(
-                self._error_back(
-                    redirect_uri, "unsupported_response_type", "Only response_type=code is offered."
-                )
+            return None, self._back("unsupported_response_type", "Only response_type=code is offered.")
+        challenge = params.get("code_challenge")
+        if challenge is not None and not PKCE_CHALLENGE.fullmatch(challenge):
+            return None, self._back(
+                "invalid_request",
+                "code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_' and '~'.",
             )
         if "openid" not in params.get("scope", "").split():
-            return None, HttpResponseRedirect(
-                self._error_back(redirect_uri, "invalid_scope", "The scope must contain openid.")
-            )
+            return None, self._back("invalid_scope", "The scope must contain openid.")
         try:
             _scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
@@ -179,9 +187,7 @@ class AuthorizeView(OAuthLibMixin, View):
                     oauthlib_error.description or "The request is not valid.",
                     app_name=self.app.name,
                 )
-            return None, HttpResponseRedirect(
-                self._error_back(redirect_uri, oauthlib_error.error, oauthlib_error.description or "")
-            )
+            return None, self._back(oauthlib_error.error, oauthlib_error.description or "")
         return credentials, None
 
     def _decide(self, request: HttpRequest):
@@ -209,7 +215,7 @@ class AuthorizeView(OAuthLibMixin, View):
             )
         if len(memberships) > 1:
             if self._silent():
-                return None, self._interaction_required(
+                return None, self._back(
                     "account_selection_required",
                     "The user belongs to several companies; send acr_values=tenant:<context identifier>.",
                 )
@@ -297,20 +303,8 @@ class AuthorizeView(OAuthLibMixin, View):
                 request=request, scopes="openid", credentials=credentials, allow=True
             )
         except OAuthToolkitError as error:
-            return HttpResponseRedirect(
-                self._error_back(
-                    self.redirect_uri, error.oauthlib_error.error, error.oauthlib_error.description or ""
-                )
-            )
-        if mode == "form_post":
-            parts = urlsplit(uri)
-            target = uri.split("?", 1)[0]
-            return render(
-                request,
-                "provisioning/form_post.html",
-                {"action": target, "fields": parse_qsl(parts.query), "app": self.app},
-            )
-        return HttpResponseRedirect(uri)
+            return self._back(error.oauthlib_error.error, error.oauthlib_error.description or "")
+        return self._form_post(uri) if mode == "form_post" else HttpResponseRedirect(uri)
 
     def _consent_page(self, request: HttpRequest, decision: Decision, status: int = 200) -> HttpResponse:
         live = live_configuration(self.app, self.environment)
@@ -349,13 +343,13 @@ class AuthorizeView(OAuthLibMixin, View):
             return None, redirect_to_login(f"{request.path}?{params.urlencode()}")
         if not request.user.is_authenticated:
             if self._silent():
-                return None, self._interaction_required("login_required", "The user is not signed in.")
+                return None, self._back("login_required", "The user is not signed in.")
             return None, redirect_to_login(request.get_full_path())
         decision, response = self._decide(request)
         if response is not None:
             return None, response
         if decision.consent and self._silent():
-            return None, self._interaction_required(
+            return None, self._back(
                 "consent_required", f"An administrator must approve {self.app.name} for the company first."
             )
         return (credentials, decision), None
@@ -381,11 +375,7 @@ class AuthorizeView(OAuthLibMixin, View):
         if not decision.consent:
             return self._issue(request, credentials, decision.authorization)
         if request.POST.get("decision") != "approve":
-            return HttpResponseRedirect(
-                self._error_back(
-                    self.redirect_uri, "access_denied", "The administrator did not approve the app."
-                )
-            )
+            return self._back("access_denied", "The administrator did not approve the app.")
         live = live_configuration(self.app, self.environment)
         try:
             authorization = consent.approve(

@@ -131,9 +131,31 @@ class EnvironmentScopedMixin:
         return oauth_error("invalid_request", "The request body is too large.", status=413)
 
 
+# What each token-endpoint error means, for the answers oauthlib leaves without a description.
+TOKEN_ERRORS = {
+    "invalid_client": "Client authentication failed: check the client ID and client secret for this "
+    "environment.",
+    "invalid_grant": "The code or refresh token is unknown, expired, already used, was issued to another "
+    "client or redirect_uri, or its tenant authorization is no longer active.",
+    "invalid_request": "The request is missing a parameter or repeats one.",
+    "unsupported_grant_type": "Only authorization_code and refresh_token grants are offered.",
+    "unauthorized_client": "This client may not use this grant type.",
+}
+
+
 @method_decorator(csrf_exempt, name="dispatch")
 class LoginTokenView(EnvironmentScopedMixin, TokenView):
-    pass
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        if response.status_code >= 400:
+            try:
+                body = json.loads(response.content)
+            except ValueError:
+                return response
+            if isinstance(body, dict) and body.get("error") and not body.get("error_description"):
+                body["error_description"] = TOKEN_ERRORS.get(body["error"], "The request was refused.")
+                response.content = json.dumps(body).encode()
+        return response
 
 
 @method_decorator(csrf_exempt, name="dispatch")

@@ -1,4 +1,4 @@
-"""prompt=none answers without a page; prompt=login asks the user to sign in again."""
+"""Authorize edge cases: prompt=none and prompt=login, malformed PKCE input, errors in form_post mode."""
 
 from urllib.parse import parse_qs, urlsplit
 
@@ -66,3 +66,21 @@ def test_prompt_login_signs_out_and_returns_without_the_prompt(client, login_app
     assert "_auth_user_id" not in client.session
     client.force_login(tenant_a.admin.user)
     assert client.get(back).status_code == 200  # the consent page, no loop back to sign-in
+
+
+@pytest.mark.parametrize("challenge", ["abc", "a" * 129, "a" * 42 + "!"])
+def test_malformed_pkce_challenge_goes_back_as_invalid_request(client, login_app, tenant_a, challenge):
+    client.force_login(tenant_a.admin.user)
+    response = client.get(authorize_url(login_app, code_challenge=challenge, code_challenge_method="S256"))
+    assert response.status_code == 302
+    params = query_of(response["Location"])
+    assert params["error"] == "invalid_request" and "code_challenge" in params["error_description"]
+
+
+def test_form_post_errors_are_posted_back_too(client, login_app, tenant_a):
+    client.force_login(tenant_a.admin.user)
+    page = client.get(authorize_url(login_app, response_mode="form_post", scope="profile"))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert f'action="{REDIRECT}"' in body
+    assert 'name="error" value="invalid_scope"' in body and 'name="state" value="st-1"' in body

@@ -117,6 +117,7 @@ def test_wrong_secret_is_invalid_client(client, login_app, tenant_a):
     code = get_code(client, login_app, tenant_a.admin.user)
     response = exchange(client, login_app, code, client_secret="wrong")
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+    assert "client secret" in response.json()["error_description"]
 
 
 def test_code_is_single_use(client, login_app, tenant_a):
@@ -124,6 +125,7 @@ def test_code_is_single_use(client, login_app, tenant_a):
     assert exchange(client, login_app, code).status_code == 200
     again = exchange(client, login_app, code)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    assert "already used" in again.json()["error_description"]
 
 
 def test_expired_code_is_refused(client, login_app, tenant_a):
