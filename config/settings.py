@@ -137,6 +137,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# Periodic work; the database scheduler copies these entries into django-celery-beat's tables.
+CELERY_BEAT_SCHEDULE = {
+    "clear-expired-login-credentials": {
+        "task": "provisioning.tasks.clear_expired_credentials",
+        "schedule": 3600.0,
+    },
+}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -246,6 +253,8 @@ OAUTH2_PROVIDER = {
     # Refresh tokens live as long as the authorization is active (checked on every use).
     "REFRESH_TOKEN_EXPIRE_SECONDS": None,
     "ROTATE_REFRESH_TOKEN": True,
+    # A rotated refresh token presented again revokes its whole family (it may have been stolen).
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "PKCE_REQUIRED": False,
     "SCOPES": {"openid": "Sign you in"},
     "DEFAULT_SCOPES": ["openid"],

@@ -161,6 +161,8 @@ class Grant(AbstractGrant):
     """An authorization code, bound to the tenant authorization it was issued under."""
 
     authorization = models.ForeignKey(Authorization, on_delete=models.CASCADE, related_name="+")
+    # Set when the code is exchanged; the row stays until it expires so a replay is recognised.
+    used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(AbstractGrant.Meta):
         swappable = "OAUTH2_PROVIDER_GRANT_MODEL"
@@ -193,7 +195,7 @@ class SystemUserTicket(models.Model):
     authorization = models.ForeignKey(Authorization, on_delete=models.CASCADE, related_name="tickets")
     checksum = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(db_index=True)  # the hourly clean-up finds idle tickets by it
 
     def __str__(self) -> str:
         return f"Ticket for {self.authorization}"

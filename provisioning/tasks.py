@@ -29,3 +29,10 @@ def notify_authorization_decided(request_id: int, event: str) -> int:
     from .request_notifications import authorization_decided
 
     return authorization_decided(request_id=request_id, event=event)
+
+
+@shared_task
+def clear_expired_credentials() -> dict[str, int]:
+    from .services.cleanup import clear_expired_credentials as clear
+
+    return clear()

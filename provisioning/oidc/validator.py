@@ -14,6 +14,7 @@ from django.utils import timezone
 from oauth2_provider.models import set_token_value
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
+from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
 from appstore import urlrules
 from appstore.models import ClientSecret
@@ -44,6 +45,22 @@ def redirect_uri_registered(client: LoginClient, uri: str, field: str = "redirec
 def usable_authorization(pk: int) -> Authorization | None:
     authorization = Authorization.objects.select_related("tenant__environment", "app").filter(pk=pk).first()
     return authorization if authorization is not None and authorization.is_usable else None
+
+
+def revoke_tokens_from_replayed_code(grant: Grant) -> None:
+    """RFC 6749 §4.1.2: a code presented twice may be stolen; the tokens issued from it are revoked.
+
+    Tokens are not linked to their code, so every token of that user, app and tenant authorization
+    issued since the code was issued goes; the user signs in again.
+    """
+    tokens = AccessToken.objects.filter(
+        application_id=grant.application_id,
+        user_id=grant.user_id,
+        authorization_id=grant.authorization_id,
+        created__gte=grant.created,
+    )
+    RefreshToken.objects.filter(access_token__in=tokens, revoked__isnull=True).update(revoked=timezone.now())
+    tokens.delete()
 
 
 class LoginValidator(OAuth2Validator):
@@ -129,14 +146,25 @@ class LoginValidator(OAuth2Validator):
 
     # --------------------------------------------------------- token endpoint
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        grant = Grant.objects.filter(code=code, application=client).first()
+        if grant is not None and grant.used_at is not None:
+            revoke_tokens_from_replayed_code(grant)
+            return False
         if not super().validate_code(client_id, code, client, request, *args, **kwargs):
             return False
-        grant = Grant.objects.get(code=code, application=client)
         authorization = usable_authorization(grant.authorization_id)
         if authorization is None:
             return False
         request.login_authorization = authorization
         return True
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        """Mark the code used (once, atomically) instead of deleting it, so a replay is recognised."""
+        used = Grant.objects.filter(code=code, application=request.client, used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
+        if not used:
+            raise oauth_errors.InvalidGrantError(request=request)
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
