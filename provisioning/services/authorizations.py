@@ -5,6 +5,8 @@ import secrets
 import string
 
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.models import User
@@ -109,9 +111,20 @@ def approve(*, app: App, tenant: Tenant, user: User, consent_text: str) -> Autho
         authorization.save()
         message = (f"{app.name} {'re-approved' if event == 'app.reapproved' else 'installed again'} "
                    f"in {tenant.context_identifier} by {user.email}")
+    if event == "app.installed":
+        _count_install(app, tenant, +1)
     record(event_type=event, actor=user, source=AuditEntry.Source.CONSENT, partner=app.partner, app=app,
            tenant=tenant, message=message)
     return authorization
+
+
+# The store's install count is the number of customers running the app in production.
+COUNTED_ENVIRONMENT = "online"
+
+
+def _count_install(app: App, tenant: Tenant, delta: int) -> None:
+    if tenant.environment.code == COUNTED_ENVIRONMENT:
+        App.objects.filter(pk=app.pk).update(install_count=Greatest(F("install_count") + delta, 0))
 
 
 def _revoke_credentials(authorization: Authorization) -> None:
@@ -125,8 +138,11 @@ def _revoke_credentials(authorization: Authorization) -> None:
 @transaction.atomic
 def uninstall(*, authorization: Authorization, user: User) -> Authorization:
     """A tenant admin removes the app: revoked at once, the tenant's data kept."""
-    authorization = Authorization.objects.select_for_update().select_related("app__partner", "tenant").get(
-        pk=authorization.pk)
+    authorization = (
+        Authorization.objects.select_for_update(of=("self",))
+        .select_related("app__partner", "tenant__environment")
+        .get(pk=authorization.pk)
+    )
     if tenant_admin(user, authorization.tenant) is None:
         raise ConsentRefused(AuthorizationError.DENIED,
                              "Only the tenant's administrators can uninstall apps.")
@@ -138,6 +154,7 @@ def uninstall(*, authorization: Authorization, user: User) -> Authorization:
     authorization.save(update_fields=["status", "revoked_at", "revoked_by"])
     _revoke_credentials(authorization)
     app, tenant = authorization.app, authorization.tenant
+    _count_install(app, tenant, -1)
     record(event_type="app.uninstalled", actor=user, source=AuditEntry.Source.CONSENT, partner=app.partner,
            app=app, tenant=tenant,
            message=f"{app.name} uninstalled from {tenant.context_identifier} by {user.email}")

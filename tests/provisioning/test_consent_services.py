@@ -12,7 +12,7 @@ from audit.models import AuditEntry
 from provisioning.models import Authorization, AuthorizationStatus
 from provisioning.services.authorizations import ConsentRefused, approve, uninstall
 
-from .conftest import register_app
+from .conftest import register_app, tenant_with_people
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +64,22 @@ def test_publishing_a_widening_configuration_marks_reapproval(login_app, tenant_
     assert "mirroring" in Authorization.objects.get(app=plain.app).reapproval_reason
     assert not Authorization.objects.get(app=login_app.app).needs_reapproval
     assert AuditEntry.objects.filter(event_type="app.needs_reapproval", app_id=plain.app.pk).exists()
+
+
+def test_install_count_follows_production_installs_only(login_app, tenant_a):
+    online = tenant_with_people("Cust20001", env="online")
+    online_login = register_app(env="online")
+    app = online_login.app
+    approve(app=app, tenant=online.tenant, user=online.admin.user, consent_text="")
+    app.refresh_from_db()
+    assert app.install_count == 1
+    authorization = approve(app=app, tenant=online.tenant, user=online.admin.user, consent_text="")
+    app.refresh_from_db()
+    assert app.install_count == 1  # a re-approval is not a new install
+    uninstall(authorization=authorization, user=online.admin.user)
+    uninstall(authorization=authorization, user=online.admin.user)
+    app.refresh_from_db()
+    assert app.install_count == 0
+    approve(app=login_app.app, tenant=tenant_a.tenant, user=tenant_a.admin.user, consent_text="")
+    login_app.app.refresh_from_db()
+    assert login_app.app.install_count == 0  # development installs are not counted
