@@ -50,6 +50,12 @@ def waiting_requests() -> QuerySet[AuthorizationRequest]:
             .select_related(*REQUEST_RELATIONS).order_by("requested_at", "id"))
 
 
+def waiting_request_ids() -> QuerySet:
+    """The waiting requests' ids, for the review badge's count (see appstore.selectors.review)."""
+    waiting = AuthorizationRequest.objects.filter(state=AuthorizationRequestState.REQUESTED)
+    return waiting.order_by().values("pk")
+
+
 def recently_decided(limit: int = 20) -> list[AuthorizationRequest]:
     return list(AuthorizationRequest.objects.exclude(state=AuthorizationRequestState.REQUESTED)
                 .select_related(*REQUEST_RELATIONS).order_by("-decided_at", "-id")[:limit])

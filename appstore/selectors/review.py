@@ -4,6 +4,7 @@ Staff see every partner, so these reads are not scoped to one; only App managers
 (the views check that before calling anything here).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -237,8 +238,16 @@ def queue_counts() -> dict[str, int]:
     return counts
 
 
+# Queues of rooms above this one that App managers also work through (the login service's
+# custom-app activations): each callable returns a queryset of the waiting rows' ``pk`` values.
+# Registered when Django starts, so the App Store imports none of them.
+extra_pending_queues: list[Callable[[], QuerySet]] = []
+
+
 def pending_request_count() -> int:
-    """Every request waiting for staff (listings, configurations, profiles), in one query."""
+    """Every request waiting for staff (listings, configurations, profiles and the registered
+    queues), in one query."""
     pending = [model.objects.filter(state=VersionState.PENDING).order_by().values("pk")
                for model in (ListingVersion, ConfigurationVersion, PartnerProfileVersion)]
+    pending += [queue() for queue in extra_pending_queues]
     return pending[0].union(*pending[1:], all=True).count()

@@ -381,6 +381,18 @@ def test_review_pages_are_for_app_managers_only(client):
     assert req.state == AuthorizationRequestState.REQUESTED and not Authorization.objects.exists()
 
 
+def test_waiting_requests_count_in_the_review_badge(staff, commit):
+    from appstore.selectors.review import pending_request_count
+
+    before = pending_request_count()
+    req = waiting_request(custom_app())
+    assert pending_request_count() == before + 1
+    assert f'Review <span class="badge">{before + 1}</span>' in staff.get("/review/").content.decode()
+    tenant_with_people("Cust40001", env="online")
+    activate(staff, req, commit)
+    assert pending_request_count() == before
+
+
 # ---------------------------------------------------------------- staff decisions
 
 def test_reject_needs_a_reason_and_tells_the_technical_contact(staff, app_manager,
