@@ -49,13 +49,21 @@ class Tenant(models.Model):
     version_label = models.CharField(max_length=64, blank=True)
     valid_until = models.DateTimeField(null=True, blank=True)
     licences = models.JSONField(default=list, blank=True)
+    # Why the tenant is in its state (a provisioning or deletion failure, a suspension); shown to staff.
+    state_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    state_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["environment__rank", "context_identifier"]
         constraints = [
             models.UniqueConstraint(fields=["environment", "context_identifier"],
                                     name="tenant_ctx_unique_per_environment"),
+        ]
+        # The staff list filters by state and environment and searches company names.
+        indexes = [
+            models.Index(fields=["state", "environment"], name="tenant_state_env"),
+            models.Index(fields=["company_name"], name="tenant_company_name"),
         ]
 
     def __str__(self) -> str:
