@@ -30,6 +30,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("my/", include("provisioning.customer_urls")),
     path("", include("provisioning.urls")),
+    path("", include("tenants.urls")),
     path("", include("appstore.views.store")),
 ]
 

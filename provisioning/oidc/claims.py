@@ -1,9 +1,9 @@
 """The id_token's tenant claims, named as the CRM's login service names them."""
 
-from django.conf import settings
 from django.utils import timezone
 
 from appstore.selectors.configuration import live_configuration
+from tenants.endpoints import base_url, webapi_url
 from tenants.models import TenantMember
 
 from ..models import Authorization
@@ -18,16 +18,13 @@ def claim(name: str) -> str:
 def identity_claims(*, user, authorization: Authorization) -> dict:
     tenant = authorization.tenant
     member = TenantMember.objects.filter(tenant=tenant, user=user).first()
-    webapi_url = (
-        tenant.webapi_url
-        or f"{settings.SITE_URL}/sandbox/{tenant.environment.code}/{tenant.context_identifier}/api/"
-    )
-    base = tenant.public_endpoint or webapi_url.rsplit("/api", 1)[0]
+    api = webapi_url(tenant)
+    base = base_url(tenant)
     claims = {
         "nbf": int(timezone.now().timestamp()),
         claim("ctx"): tenant.context_identifier,
         claim("serial"): str(tenant.serial),
-        claim("webapi_url"): webapi_url,
+        claim("webapi_url"): api,
         claim("netserver_url"): base.rstrip("/") + "/Remote/Services88/",
         claim("associateid"): str(member.pk if member else ""),
         claim("email"): user.email,
