@@ -2,7 +2,7 @@ from django.db import transaction
 
 from accounts.models import User
 
-from .models import Environment, Tenant, TenantMember, TenantState
+from ..models import Environment, Tenant, TenantMember, TenantState
 
 
 @transaction.atomic
