@@ -298,3 +298,12 @@ LOGGING = {
                 "django.server": {"handlers": [], "propagate": True}},
 }
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour now: a URL typed without a scheme is https
+
+# Calls to partner URLs (provisioning.outbound). Loopback and private addresses are refused unless
+# allowed, which the embedded development default does so the local reference partner service works.
+OUTBOUND_ALLOW_PRIVATE_NETWORKS = env_bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", DEBUG)
+OUTBOUND_CONNECT_TIMEOUT = float(os.environ.get("OUTBOUND_CONNECT_TIMEOUT", "5"))
+OUTBOUND_READ_TIMEOUT = float(os.environ.get("OUTBOUND_READ_TIMEOUT", "10"))
+OUTBOUND_MAX_RESPONSE_BYTES = int(os.environ.get("OUTBOUND_MAX_RESPONSE_BYTES", 64 * 1024))
+# State-change notifications: seconds before each retry of a failed delivery (attempts = retries + 1).
+NOTIFICATION_RETRY_DELAYS = [int(s) for s in env_list("NOTIFICATION_RETRY_DELAYS", "30,120,480,1800,7200")]

@@ -114,3 +114,13 @@ def authorize_url(login: LoginApp, env: str = "sod", **params) -> str:
 def query_of(location: str) -> dict[str, str]:
     parts = urlsplit(location)
     return {key: values[0] for key, values in parse_qs(parts.query or parts.fragment).items()}
+
+
+@pytest.fixture
+def receiver():
+    """A partner endpoint: a real HTTP server on 127.0.0.1 that records what it is sent."""
+    from ..http_receiver import start_receiver, stop_receiver
+
+    server = start_receiver()
+    yield server
+    stop_receiver(server)
