@@ -29,8 +29,11 @@ def well_formed_client_id(value: object) -> bool:
 
 def client_credentials(authorization_header: str, body_client_id: str | None,
                        body_secret: str | None) -> tuple[str, str] | None:
-    """(client_id, secret) from HTTP Basic (RFC 6749 2.3.1), else from the body; None if neither."""
+    """(client_id, secret) from HTTP Basic (RFC 6749 2.3.1), else from the body; None if neither or
+    both (a client uses one method per request, RFC 6749 2.3)."""
     if (authorization_header or "").startswith("Basic "):
+        if body_secret:
+            return None
         try:
             decoded = base64.b64decode(authorization_header[6:].strip(), validate=True).decode("utf-8")
             client_id, secret = map(unquote_plus, decoded.split(":", 1))

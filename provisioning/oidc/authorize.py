@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
-from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import urlencode
 from django.views import View
@@ -35,6 +35,7 @@ from .errors import error_page
 from .validator import redirect_uri_registered, registered_urls
 
 RESPONSE_MODES = ("query", "fragment", "form_post")
+MAX_REQUEST_LENGTH = 8192
 PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
@@ -44,7 +45,7 @@ class Decision:
 
     member: TenantMember
     authorization: Authorization | None
-    consent: str = ""  # "install", "reapprove" or "" when a code can be issued at once
+    consent: str = ""  # "install", "reapprove", "confirm" (prompt=consent) or "" for a code at once
 
 
 def _tenant_from_acr(acr_values: str) -> str | None:
@@ -69,6 +70,14 @@ class AuthorizeView(OAuthLibMixin, View):
                 AuthorizationError.INVALID_REDIRECT_URL,
                 "This login service has no such environment.",
                 status=404,
+            )
+        if len(request.get_full_path()) > MAX_REQUEST_LENGTH:
+            # Longer than any real sign-in request, and too long to carry through the sign-in page.
+            return error_page(
+                request,
+                AuthorizationError.DENIED,
+                f"The sign-in request is longer than {MAX_REQUEST_LENGTH:,} characters; the app that sent "
+                "you here must send a shorter one (state, nonce and the other parameters).",
             )
         with environment_scope(self.environment.code):
             response = super().dispatch(request, *args, **kwargs)
@@ -169,6 +178,8 @@ class AuthorizeView(OAuthLibMixin, View):
         if params.get("response_type") not in (None, "", "code"):
             return None, self._back("unsupported_response_type", "Only response_type=code is offered.")
         challenge = params.get("code_challenge")
+        if challenge is not None and params.get("code_challenge_method", "plain") not in ("S256", "plain"):
+            return None, self._back("invalid_request", "code_challenge_method must be S256 or plain.")
         if challenge is not None and not PKCE_CHALLENGE.fullmatch(challenge):
             return None, self._back(
                 "invalid_request",
@@ -333,14 +344,16 @@ class AuthorizeView(OAuthLibMixin, View):
         if response is not None:
             return None, response
         if "login" in self._prompts() and request.method == "GET":
-            # Sign in again: the session ends and the sign-in page returns here without prompt=login.
+            # Confirm who is there: a signed-in user enters the password again (the session, and
+            # other apps' sign-ins, stay); either way the page returns here without prompt=login.
             params = request.GET.copy()
             params["prompt"] = " ".join(sorted(self._prompts() - {"login"}))
             if not params["prompt"]:
                 del params["prompt"]
+            back = f"{request.path}?{params.urlencode()}"
             if request.user.is_authenticated:
-                logout(request)
-            return None, redirect_to_login(f"{request.path}?{params.urlencode()}")
+                return None, redirect_to_login(back, login_url=reverse("account_reauthenticate"))
+            return None, redirect_to_login(back)
         if not request.user.is_authenticated:
             if self._silent():
                 return None, self._back("login_required", "The user is not signed in.")
@@ -348,6 +361,8 @@ class AuthorizeView(OAuthLibMixin, View):
         decision, response = self._decide(request)
         if response is not None:
             return None, response
+        if "consent" in self._prompts() and not decision.consent and decision.member.is_admin:
+            decision.consent = "confirm"  # the app asked for the consent screen to be shown again
         if decision.consent and self._silent():
             return None, self._back(
                 "consent_required", f"An administrator must approve {self.app.name} for the company first."

@@ -25,6 +25,7 @@ def error_page(
     back_url: str = "",
     app_name: str = "",
     status: int = 400,
+    sign_out: bool = False,
 ) -> HttpResponse:
     """Never redirects: ``back_url`` is a link the user may follow, built only from a registered URL."""
     rid = request_id(request)
@@ -38,6 +39,7 @@ def error_page(
             "request_id": rid,
             "back_url": back_url,
             "app_name": app_name,
+            "sign_out": sign_out,
         },
         status=status,
     )

@@ -152,6 +152,8 @@ class LoginValidator(OAuth2Validator):
             return False
         if not super().validate_code(client_id, code, client, request, *args, **kwargs):
             return False
+        if request.code_verifier and not grant.code_challenge:
+            return False  # a verifier for a code issued without a challenge: a PKCE downgrade (RFC 9700)
         authorization = usable_authorization(grant.authorization_id)
         if authorization is None:
             return False

@@ -130,6 +130,11 @@ class EnvironmentScopedMixin:
     def too_large(self):
         return oauth_error("invalid_request", "The request body is too large.", status=413)
 
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        response = oauth_error("invalid_request", "Use POST with a form-encoded body.", status=405)
+        response["Allow"] = "POST"
+        return response
+
 
 # What each token-endpoint error means, for the answers oauthlib leaves without a description.
 TOKEN_ERRORS = {
@@ -140,12 +145,17 @@ TOKEN_ERRORS = {
     "invalid_request": "The request is missing a parameter or repeats one.",
     "unsupported_grant_type": "Only authorization_code and refresh_token grants are offered.",
     "unauthorized_client": "This client may not use this grant type.",
+    "invalid_scope": "A refresh may ask only for the scope first granted: openid.",
 }
+GRANT_TYPES = ("authorization_code", "refresh_token")
 
 
 @method_decorator(csrf_exempt, name="dispatch")
 class LoginTokenView(EnvironmentScopedMixin, TokenView):
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # Only the two grants offered are processed at all: no other grant looks anything up.
+        if request.POST.get("grant_type") not in GRANT_TYPES:
+            return oauth_error("unsupported_grant_type", TOKEN_ERRORS["unsupported_grant_type"])
         response = super().post(request, *args, **kwargs)
         if response.status_code >= 400:
             try:
@@ -334,12 +344,15 @@ class EndSessionView(View):
         registered = client is not None and redirect_uri_registered(
             client, target, "post_logout_redirect_urls")
         if target and not registered:
-            return error_page(
-                request,
-                AuthorizationError.INVALID_REDIRECT_URL,
-                "The address to return to after signing out is not registered for this app, so you are "
-                "not sent there. You are still signed in.",
-            )
+            if client is None:
+                message = ("The app did not say who it is (id_token_hint or client_id), so the address to "
+                           "return to after signing out cannot be checked and you are not sent there.")
+            else:
+                message = (f"The address to return to after signing out is not registered for "
+                           f"{client.app_client.app.name}, so you are not sent there.")
+            still = " You are still signed in." if request.user.is_authenticated else ""
+            code = AuthorizationError.INVALID_REDIRECT_URL
+            return error_page(request, code, message + still, sign_out=True)
         # The hint signs the user out at once only when it was issued to the user who is signed in.
         hinted_here = claims is not None and claims.get("sub") == str(request.user.pk)
         if request.user.is_authenticated and not hinted_here:

@@ -120,6 +120,33 @@ def test_wrong_secret_is_invalid_client(client, login_app, tenant_a):
     assert "client secret" in response.json()["error_description"]
 
 
+def test_only_the_offered_grants_are_processed(client, login_app, tenant_a):
+    auth = basic(login_app.client_id, login_app.secret)
+    answers = [
+        client.post(TOKEN_URL, {"grant_type": "password", "username": tenant_a.member.user.email,
+                                "password": password}, HTTP_AUTHORIZATION=auth).json()
+        for password in ("wrong", "demo-password", "x")
+    ]
+    answers.append(
+        client.post(TOKEN_URL, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=auth).json())
+    assert all(answer["error"] == "unsupported_grant_type" for answer in answers)
+    assert len({answer["error_description"] for answer in answers}) == 1  # nothing to tell apart
+
+
+def test_basic_and_body_secret_together_are_refused(client, login_app, tenant_a):
+    code = get_code(client, login_app, tenant_a.admin.user)
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+            "client_secret": login_app.secret}
+    response = client.post(TOKEN_URL, data, HTTP_AUTHORIZATION=basic(login_app.client_id, login_app.secret))
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+
+
+def test_machine_endpoints_answer_other_methods_in_json(client):
+    for url in (TOKEN_URL, INTROSPECT_URL, "/sod/login/common/oauth/revoke"):
+        response = client.get(url)
+        assert response.status_code == 405 and response.json()["error"] == "invalid_request"
+
+
 def test_code_is_single_use(client, login_app, tenant_a):
     code = get_code(client, login_app, tenant_a.admin.user)
     assert exchange(client, login_app, code).status_code == 200
@@ -172,6 +199,12 @@ def test_pkce_without_verifier_is_refused(client, login_app, tenant_a):
     )
     response = exchange(client, login_app, code)
     assert response.status_code == 400
+
+
+def test_verifier_for_a_code_without_challenge_is_refused(client, login_app, tenant_a):
+    code = get_code(client, login_app, tenant_a.admin.user)
+    response = exchange(client, login_app, code, code_verifier="a" * 50)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
 
 
 def test_refresh_gives_new_tokens_for_the_same_tenant(client, login_app, tenant_a):
