@@ -29,6 +29,8 @@ urlpatterns = [
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("healthz", healthz, name="healthz"),
     path("my/", include("provisioning.customer_urls")),
+    path("my/", include("tenants.views_members")),
+    path("review/tenants/", include("tenants.views_staff")),
     path("", include("provisioning.urls")),
     path("", include("tenants.urls")),
     path("", include("appstore.views.store")),

@@ -1,0 +1,62 @@
+"""Forms of the staff tenant pages and the members page."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .models import Environment, TenantState
+
+
+class TenantFilterForm(forms.Form):
+    q = forms.CharField(label="Context identifier or company", required=False, max_length=200)
+    environment = forms.ChoiceField(label="Environment", required=False)
+    state = forms.TypedChoiceField(label="State", required=False, coerce=int, empty_value=None,
+                                   choices=[("", "Any state"), *TenantState.choices])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["environment"].choices = [("", "All environments"),
+                                              *Environment.objects.values_list("code", "name")]
+
+    def filters(self) -> dict:
+        data = self.cleaned_data if self.is_valid() else {}
+        return {"q": (data.get("q") or "").strip(), "environment": data.get("environment") or "",
+                "state": data.get("state")}
+
+
+class TenantCreateForm(forms.Form):
+    environment = forms.ChoiceField(label="Environment")
+    company_name = forms.CharField(label="Company name", max_length=200)
+    admin_email = forms.EmailField(label="First administrator's e-mail", max_length=254,
+                                   help_text="An account is created for a new address; its owner gets a link "
+                                             "to choose a password.")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["environment"].choices = list(Environment.objects.values_list("code", "name"))
+
+
+class TenantActionForm(forms.Form):
+    """One action on the tenant page; the fields an action does not take are ignored."""
+
+    action = forms.CharField(widget=forms.HiddenInput)
+    reason = forms.CharField(label="Reason", required=False, max_length=500)
+    version_label = forms.CharField(label="New version", required=False, max_length=64)
+    public_endpoint = forms.CharField(label="New public endpoint", required=False, max_length=200)
+    webapi_url = forms.CharField(label="New web API URL", required=False, max_length=200)
+    backup = forms.CharField(label="Backup (date or name)", required=False, max_length=200)
+    confirm = forms.BooleanField(label="I understand", required=False)
+
+
+class MemberInviteForm(forms.Form):
+    email = forms.EmailField(label="E-mail address", max_length=254)
+    is_admin = forms.BooleanField(label="Administrator", required=False,
+                                  help_text="Administrators approve apps and manage members.")
+
+
+def service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on the named field when the form has it."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)

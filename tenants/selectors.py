@@ -1,0 +1,47 @@
+"""Reading tenants for the staff pages and a tenant's member list."""
+
+from django.db.models import Count, Q, QuerySet
+
+from audit.models import AuditEntry
+
+from .models import Tenant, TenantMember
+
+
+def tenants_for_staff(*, q: str = "", environment: str = "", state: int | None = None) -> QuerySet[Tenant]:
+    """Every tenant, filtered; ``q`` matches the context identifier or the company name."""
+    qs = Tenant.objects.select_related("environment").annotate(member_count=Count("members"))
+    if q:
+        qs = qs.filter(Q(context_identifier__iexact=q) | Q(context_identifier__icontains=q)
+                       | Q(company_name__icontains=q))
+    if environment:
+        qs = qs.filter(environment__code=environment)
+    if state is not None:
+        qs = qs.filter(state=state)
+    return qs.order_by("environment__rank", "company_name", "context_identifier")
+
+
+def tenant_for_staff(*, env: str, ctx: str) -> Tenant | None:
+    return Tenant.objects.select_related("environment").filter(
+        environment__code=env, context_identifier=ctx).first()
+
+
+def tenant_members(tenant: Tenant) -> QuerySet[TenantMember]:
+    return TenantMember.objects.filter(tenant=tenant).select_related("user").order_by(
+        "-is_general_administrator", "-is_user_administrator", "user__email")
+
+
+def tenant_audit(tenant: Tenant) -> QuerySet[AuditEntry]:
+    return AuditEntry.objects.filter(tenant_id=tenant.pk).select_related("actor")
+
+
+def membership(user, env: str, ctx: str) -> TenantMember | None:
+    """The user's membership in one tenant; None when they are not in it (or it does not exist)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (TenantMember.objects
+            .filter(user=user, tenant__environment__code=env, tenant__context_identifier=ctx)
+            .select_related("tenant__environment").first())
+
+
+def member_of(tenant: Tenant, pk: int) -> TenantMember | None:
+    return TenantMember.objects.filter(tenant=tenant, pk=pk).select_related("user", "tenant").first()
