@@ -104,7 +104,7 @@ def test_admin_sees_installed_apps_with_consent_and_uninstall_button(client, log
     details = body[body.index("<details>"):body.index("</details>")]
     assert "Acme reads your companies and writes orders back." in details
     assert "Act as a system user in your CRM" in details  # a consent grant of the SystemToken claim
-    assert f'action="{uninstall_url(tenant_a, authorization)}"' in body
+    assert f'href="{uninstall_url(tenant_a, authorization)}"' in body
     assert "Only administrators" not in body
     assert f'href="/apps/{app.partner.seo_name}/{app.seo_name}/"' not in body  # not listed in the store
 
