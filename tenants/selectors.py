@@ -1,6 +1,7 @@
 """Reading tenants for the staff pages and a tenant's member list."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from audit.models import AuditEntry
 
@@ -9,7 +10,10 @@ from .models import Tenant, TenantMember
 
 def tenants_for_staff(*, q: str = "", environment: str = "", state: int | None = None) -> QuerySet[Tenant]:
     """Every tenant, filtered; ``q`` matches the context identifier or the company name."""
-    qs = Tenant.objects.select_related("environment").annotate(member_count=Count("members"))
+    members = (TenantMember.objects.filter(tenant=OuterRef("pk")).order_by().values("tenant")
+               .annotate(n=Count("pk")).values("n"))
+    # A subquery, not a join: the page's count query stays a plain count of tenants.
+    qs = Tenant.objects.select_related("environment").annotate(member_count=Coalesce(Subquery(members), 0))
     if q:
         qs = qs.filter(Q(context_identifier__iexact=q) | Q(context_identifier__icontains=q)
                        | Q(company_name__icontains=q))

@@ -1,0 +1,150 @@
+"""/my/<env>/<ctx>/members/: administrators manage members; others read; other tenants are a 404."""
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from audit.models import AuditEntry
+from tenants.models import TenantMember
+from tests.factories import TenantFactory, TenantMemberFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def url(tenant, name="members", *args):
+    return reverse(f"tenant-members:{name}", args=[tenant.environment.code, tenant.context_identifier, *args])
+
+
+@pytest.fixture
+def tenant():
+    return TenantFactory(company_name="North AS")
+
+
+@pytest.fixture
+def other_tenant():
+    return TenantFactory(company_name="South AS")
+
+
+@pytest.fixture
+def admin(tenant):
+    return TenantMemberFactory(tenant=tenant, is_general_administrator=True)
+
+
+@pytest.fixture
+def plain(tenant):
+    return TenantMemberFactory(tenant=tenant)
+
+
+@pytest.fixture
+def admin_client(client, admin):
+    client.force_login(admin.user)
+    return client
+
+
+def test_the_apps_page_links_to_members(admin_client, tenant):
+    response = admin_client.get(reverse("my:apps", args=[tenant.environment.code, tenant.context_identifier]))
+    assert url(tenant) in response.text
+
+
+def test_admins_see_the_list_and_the_forms(admin_client, tenant, plain, django_assert_num_queries):
+    admin_client.get(url(tenant))
+    # session, user, the header's partner memberships, membership, members
+    with django_assert_num_queries(5):
+        response = admin_client.get(url(tenant))
+    assert plain.user.email in response.text and "Invite a member" in response.text
+    assert 'name="csrfmiddlewaretoken"' in response.text
+
+
+def test_plain_members_see_the_list_read_only(client, tenant, admin, plain):
+    client.force_login(plain.user)
+    response = client.get(url(tenant))
+    assert admin.user.email in response.text and "Invite a member" not in response.text
+    assert client.post(url(tenant), {"email": "x@example.com"}).status_code == 403
+    assert client.post(url(tenant, "remove", admin.pk)).status_code == 403
+    assert client.post(url(tenant, "admin", plain.pk), {"admin": "1"}).status_code == 403
+    assert TenantMember.objects.filter(tenant=tenant).count() == 2
+    plain.refresh_from_db()
+    assert not plain.is_admin and not AuditEntry.objects.exists()
+
+
+def test_another_tenants_pages_are_404(admin_client, tenant, other_tenant):
+    stranger = TenantMemberFactory(tenant=other_tenant, is_general_administrator=True)
+    assert admin_client.get(url(other_tenant)).status_code == 404
+    assert admin_client.post(url(other_tenant), {"email": "x@example.com"}).status_code == 404
+    assert admin_client.post(url(other_tenant, "remove", stranger.pk)).status_code == 404
+    # A member of the other tenant addressed through my own tenant's page is no member of mine.
+    assert admin_client.post(url(tenant, "remove", stranger.pk)).status_code == 404
+    assert admin_client.post(url(tenant, "admin", stranger.pk), {"admin": "0"}).status_code == 404
+    assert TenantMember.objects.filter(pk=stranger.pk, is_general_administrator=True).exists()
+
+
+def test_invite_a_new_person(admin_client, tenant, admin, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url(tenant), {"email": "New@Example.com", "is_admin": "on"})
+    assert response.status_code == 302
+    member = TenantMember.objects.get(tenant=tenant, user__email="new@example.com")
+    assert member.is_admin and not member.user.has_usable_password()
+    [message] = mail.outbox
+    assert message.to == ["new@example.com"] and "/password/reset/key/" in message.body
+    assert admin.user.email in message.body
+    assert AuditEntry.objects.get(event_type="tenant.member_added").actor == admin.user
+
+
+def test_invite_refuses_bad_and_duplicate_addresses(admin_client, tenant, plain):
+    response = admin_client.post(url(tenant), {"email": "not-an-address"})
+    assert response.status_code == 200 and response.context["form"].errors["email"]
+    response = admin_client.post(url(tenant), {"email": plain.user.email.upper()})
+    assert "already a member" in response.text
+    assert TenantMember.objects.filter(tenant=tenant).count() == 2
+    assert User.objects.count() == 2 and not mail.outbox
+
+
+def test_grant_and_withdraw_administrator(admin_client, tenant, admin, plain):
+    admin_client.post(url(tenant, "admin", plain.pk), {"admin": "1"})
+    plain.refresh_from_db()
+    assert plain.is_admin
+    admin_client.post(url(tenant, "admin", plain.pk), {"admin": "0"})
+    plain.refresh_from_db()
+    assert not plain.is_admin
+    assert AuditEntry.objects.filter(event_type="tenant.member_rights_changed").count() == 2
+
+
+def test_the_last_administrator_cannot_be_demoted_or_removed(admin_client, tenant, admin, plain):
+    response = admin_client.post(url(tenant, "admin", admin.pk), {"admin": "0"}, follow=True)
+    assert "last administrator" in response.text
+    response = admin_client.post(url(tenant, "remove", admin.pk), follow=True)
+    assert "last administrator" in response.text
+    admin.refresh_from_db()
+    assert admin.is_admin and not AuditEntry.objects.exists()
+
+
+def test_user_administrator_counts_as_an_administrator(admin_client, tenant, admin):
+    other = TenantMemberFactory(tenant=tenant, is_user_administrator=True)
+    admin_client.post(url(tenant, "admin", admin.pk), {"admin": "0"})
+    admin.refresh_from_db()
+    assert not admin.is_admin and other.is_admin
+
+
+def test_remove_a_member(admin_client, tenant, plain, other_tenant):
+    elsewhere = TenantMemberFactory(tenant=other_tenant, user=plain.user)
+    response = admin_client.post(url(tenant, "remove", plain.pk))
+    assert response.status_code == 302
+    assert not TenantMember.objects.filter(pk=plain.pk).exists()
+    assert TenantMember.objects.filter(pk=elsewhere.pk).exists()
+
+
+def test_forms_need_csrf_and_post(tenant, admin, plain):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin.user)
+    assert client.post(url(tenant, "remove", plain.pk)).status_code == 403
+    assert client.post(url(tenant), {"email": "x@example.com"}).status_code == 403
+    assert client.get(url(tenant, "remove", plain.pk)).status_code == 405
+    assert TenantMember.objects.filter(tenant=tenant).count() == 2
+
+
+def test_non_members_and_visitors(client, tenant, admin):
+    assert client.get(url(tenant)).status_code == 302
+    client.force_login(UserFactory())
+    assert client.get(url(tenant)).status_code == 404
