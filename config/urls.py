@@ -10,6 +10,7 @@ from appstore.urls import portal_patterns, review_patterns
 from appstore.views.portal import PartnerSignupView
 from config.views import healthz
 from provisioning import request_urls as authorization_requests
+from provisioning import views_deliveries as deliveries
 
 handler404 = "appstore.views.store.page_not_found"
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("accounts/signup/", PartnerSignupView.as_view(), name="account_signup"),
     path("accounts/", include("allauth.urls")),
     path("portal/", include(authorization_requests.portal_patterns)),
+    path("portal/", include(deliveries.portal_patterns)),
     path("review/", include(authorization_requests.review_patterns)),
     path("my/", include(authorization_requests.customer_patterns)),
     path("portal/", include(portal_patterns)),

@@ -1,6 +1,9 @@
 """The login service's data: signing keys, tenant authorizations (consent), the OAuth client,
 code, token and ID-token rows of django-oauth-toolkit (swapped in here so each carries its
-authorization), system-user tickets and custom-app authorization requests."""
+authorization), system-user tickets, custom-app authorization requests and the state-change
+notifications sent to apps with their delivery attempts."""
+
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -15,6 +18,7 @@ from oauth2_provider.models import (
 
 from appstore.models import App, AppClient
 from tenants.models import Environment, Tenant
+from tenants.signals import ChangeType
 
 from .oidc.context import current_environment
 
@@ -254,3 +258,75 @@ class ResourceServer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.environment})"
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class StateChangeNotification(models.Model):
+    """One event for one app's customer state change endpoint: a tenant's state changed, or the
+    app was installed, re-approved or uninstalled there (SPEC §6).
+
+    ``event_id`` is the Token's ``jti``, the same on every retry and redelivery so the partner can
+    ignore an event it has handled; ``body`` is the JSON posted, except the Token, which is signed
+    afresh for each attempt.
+    """
+
+    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="state_change_notifications")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    authorization = models.ForeignKey(Authorization, on_delete=models.CASCADE, related_name="notifications")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
+    change_type = models.PositiveSmallIntegerField(choices=ChangeType.choices)
+    body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Delivery stops failing for good after this many attempts; a redelivery allows one more.
+    max_attempts = models.PositiveSmallIntegerField(default=1)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    # The technical contact hears of a failed event once, however often it is redelivered.
+    failure_reported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["app", "-created_at", "-id"], name="notification_app_idx"),
+            models.Index(fields=["app", "state", "-created_at"], name="notification_app_state_idx"),
+            models.Index(fields=["app", "change_type", "-created_at"], name="notification_app_type_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_change_type_display()} of {self.tenant_id} for {self.app} ({self.state})"
+
+
+class DeliveryAttempt(models.Model):
+    """One HTTP POST of a notification: what came back and how long it took."""
+
+    MAX_ERROR_LENGTH = 500
+
+    notification = models.ForeignKey(StateChangeNotification, on_delete=models.CASCADE,
+                                     related_name="delivery_attempts")
+    number = models.PositiveSmallIntegerField()
+    attempted_at = models.DateTimeField(default=timezone.now)
+    url = models.URLField(max_length=2000, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=MAX_ERROR_LENGTH, blank=True)
+
+    class Meta:
+        ordering = ["notification", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "number"], name="one_attempt_per_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.number} of {self.notification_id}: {self.status_code or self.error[:40]}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300

@@ -3,8 +3,9 @@
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
+from django.urls import reverse
 
-from .models import Authorization
+from .models import Authorization, StateChangeNotification
 
 
 def _lines(text: str) -> list[str]:
@@ -31,4 +32,26 @@ def uninstall_report(*, authorization_id: int) -> int:
                "site_url": settings.SITE_URL}
     subject = " ".join(render_to_string("provisioning/email/uninstall_subject.txt", context).split())
     body = render_to_string("provisioning/email/uninstall_body.txt", context)
+    return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+
+
+def technical_recipients(app) -> list[str]:
+    """The app's technical contact, else its partner's."""
+    contact = app.technical_contact or app.partner.technical_contact
+    return [contact.email] if contact is not None and contact.email else []
+
+
+def delivery_failure_report(*, notification_id: int) -> int:
+    notification = StateChangeNotification.objects.select_related(
+        "app__technical_contact", "app__partner__technical_contact", "tenant", "environment",
+    ).get(pk=notification_id)
+    recipients = technical_recipients(notification.app)
+    if not recipients:
+        return 0
+    last = notification.delivery_attempts.order_by("-number").first()
+    deliveries = reverse("portal-deliveries:list", args=[notification.app_id])
+    context = {"notification": notification, "app": notification.app, "tenant": notification.tenant,
+               "last": last, "deliveries_url": settings.SITE_URL + deliveries}
+    subject = " ".join(render_to_string("provisioning/email/delivery_failed_subject.txt", context).split())
+    body = render_to_string("provisioning/email/delivery_failed_body.txt", context)
     return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)

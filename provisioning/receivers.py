@@ -6,6 +6,7 @@ from django.dispatch import receiver
 
 from appstore.models import AppClient
 from appstore.signals import configuration_published
+from tenants.signals import tenant_state_changed
 
 
 @receiver(post_save, sender=AppClient, dispatch_uid="provisioning.sync_login_client")
@@ -28,3 +29,10 @@ def signed_in(sender, request, user, **kwargs) -> None:
         from .context_processors import remember_tenant_membership
 
         remember_tenant_membership(request, user)
+
+
+@receiver(tenant_state_changed, dispatch_uid="provisioning.notify_state_change")
+def tenant_state_changed_notify(sender, tenant, change_type, **kwargs) -> None:
+    from .services.notifications import notify_tenant_state_changed
+
+    notify_tenant_state_changed(tenant=tenant, change_type=change_type)

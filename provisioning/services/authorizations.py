@@ -15,6 +15,7 @@ from appstore.selectors.configuration import live_configuration
 from audit.models import AuditEntry
 from audit.services import record
 from tenants.models import Environment, Tenant, TenantMember
+from tenants.signals import ChangeType
 
 from ..models import (
     AccessToken,
@@ -25,6 +26,7 @@ from ..models import (
     RefreshToken,
     SystemUserTicket,
 )
+from .notifications import notify_app_event
 
 TOKEN_ALPHABET = string.ascii_letters + string.digits
 
@@ -115,6 +117,8 @@ def approve(*, app: App, tenant: Tenant, user: User, consent_text: str) -> Autho
         _count_install(app, tenant, +1)
     record(event_type=event, actor=user, source=AuditEntry.Source.CONSENT, partner=app.partner, app=app,
            tenant=tenant, message=message)
+    notify_app_event(authorization=authorization,
+                     change_type=ChangeType.INSTALLED if event == "app.installed" else ChangeType.REAPPROVED)
     return authorization
 
 
@@ -158,6 +162,7 @@ def uninstall(*, authorization: Authorization, user: User) -> Authorization:
     record(event_type="app.uninstalled", actor=user, source=AuditEntry.Source.CONSENT, partner=app.partner,
            app=app, tenant=tenant,
            message=f"{app.name} uninstalled from {tenant.context_identifier} by {user.email}")
+    notify_app_event(authorization=authorization, change_type=ChangeType.UNINSTALLED)
     from ..tasks import send_uninstall_report
 
     transaction.on_commit(lambda: send_uninstall_report.delay(authorization.pk))
