@@ -208,7 +208,7 @@ def test_admin_installs_member_signs_in_uninstall_refuses_member(
     # --- The administrator uninstalls the app.
     if _page_exists(INSTALLED_APPS):
         admin_page.goto(f"{live_server.url}{INSTALLED_APPS}")
-        admin_page.get_by_role("button", name=re.compile("Uninstall")).first.click()
+        admin_page.get_by_role("link", name=re.compile("Uninstall")).first.click()
         confirm = admin_page.get_by_role("button", name=re.compile("Uninstall"))
         if confirm.count():  # a confirmation step, when the page asks for one
             confirm.first.click()
