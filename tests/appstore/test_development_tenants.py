@@ -1,0 +1,69 @@
+"""Development tenants on demand from the portal: the configuration permission, sod, the member as admin."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.test import Client
+from django.urls import reverse
+
+from appstore.services.dev_tenants import request_development_tenant
+from audit.models import AuditEntry
+from tenants.models import Tenant, TenantMember, TenantState
+from tests.factories import PartnerFactory, PartnerMemberFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("portal:development_tenants")
+
+
+def test_a_member_with_configuration_gets_a_running_sod_tenant(partner_client, partner_member,
+                                                               django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = partner_client.post(URL, {"company_name": ""})
+    assert response.status_code == 302
+    tenant = Tenant.objects.get()
+    assert tenant.environment.code == "sod" and tenant.state == TenantState.RUNNING
+    assert tenant.company_name == f"{partner_member.partner.name}-SOD"
+    admin = TenantMember.objects.get(tenant=tenant)
+    assert admin.user == partner_member.user and admin.is_admin
+    entry = AuditEntry.objects.get(event_type="partner.development_tenant_requested")
+    assert entry.partner_id == partner_member.partner_id and entry.tenant_id == tenant.pk
+    page = partner_client.get(URL)
+    assert tenant.context_identifier in page.text
+
+
+def test_the_company_name_can_be_chosen(partner_client):
+    partner_client.post(URL, {"company_name": "  Demo   CRM  "})
+    assert Tenant.objects.get().company_name == "Demo CRM"
+
+
+def test_a_member_without_configuration_is_refused(client):
+    member = PartnerMemberFactory(can_configuration=False)
+    client.force_login(member.user)
+    page = client.get(URL)
+    assert page.status_code == 200 and "Only members with the <strong>configuration</strong>" in page.text
+    assert "Create a development tenant</button>" not in page.text
+    assert client.post(URL, {"company_name": "Sneaky"}).status_code == 403
+    with pytest.raises(PermissionDenied):
+        request_development_tenant(actor=member.user, partner=member.partner)
+    assert not Tenant.objects.exists() and not TenantMember.objects.exists()
+
+
+def test_a_user_outside_the_partner_is_refused_by_the_service(partner_member):
+    outsider = PartnerMemberFactory()
+    with pytest.raises(PermissionDenied):
+        request_development_tenant(actor=outsider.user, partner=partner_member.partner)
+    assert not Tenant.objects.exists()
+
+
+def test_the_page_needs_csrf(partner_member):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(partner_member.user)
+    assert client.post(URL, {"company_name": ""}).status_code == 403
+    assert not Tenant.objects.exists()
+
+
+def test_the_default_name_fits(db):
+    partner = PartnerFactory(name="P" * 200)
+    member = PartnerMemberFactory(partner=partner)
+    tenant = request_development_tenant(actor=member.user, partner=partner)
+    assert len(tenant.company_name) == 200 and tenant.company_name.endswith("-SOD")
