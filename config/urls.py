@@ -11,6 +11,7 @@ from appstore.views.portal import PartnerSignupView
 from config.views import healthz
 from provisioning import request_urls as authorization_requests
 from provisioning import views_deliveries as deliveries
+from provisioning import views_partner_tenants as partner_tenants
 
 handler404 = "appstore.views.store.page_not_found"
 
@@ -24,6 +25,7 @@ urlpatterns = [
     path("review/", include(authorization_requests.review_patterns)),
     path("my/", include(authorization_requests.customer_patterns)),
     path("portal/", include(portal_patterns)),
+    path("portal/", include(partner_tenants.portal_patterns)),
     path("review/", include(review_patterns)),
     path("api/v1/", include("appstore.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
