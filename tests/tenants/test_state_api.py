@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from tenants.endpoints import base_url, webapi_url
 from tenants.models import Tenant, TenantState
+from tenants.services.lifecycle import move_tenant, suspend_tenant
 from tenants.state import CHANGING_STATES, cache_key
 from tests.factories import TenantFactory, environment
 
@@ -209,3 +210,16 @@ def test_only_reads_are_allowed(client):
     assert client.post(url("sod", "Cust10001")).status_code == 405
     head = client.head(url("sod", "Cust10001"))
     assert head.status_code == 200
+
+
+def test_the_lifecycle_services_changes_are_answered_at_once(client, app_manager):
+    tenant = make_tenant()
+    assert client.get(url("sod", "Cust10001")).json()["State"] == "Running"
+    move_tenant(actor=app_manager, tenant=tenant, public_endpoint="https://eu3.crm.example.com/Cust10001",
+                webapi_url="https://eu3.crm.example.com/Cust10001/api/")
+    moved = client.get(url("sod", "Cust10001")).json()
+    assert (moved["Endpoint"], moved["Api"]) == ("https://eu3.crm.example.com/Cust10001",
+                                                 "https://eu3.crm.example.com/Cust10001/api/")
+    suspend_tenant(actor=app_manager, tenant=tenant, reason="Unpaid invoice")
+    suspended = client.get(url("sod", "Cust10001")).json()
+    assert suspended["State"] == "Suspended" and suspended["IsRunning"] is False
