@@ -94,7 +94,8 @@ def _require_staff(actor) -> None:
 
 
 def _locked(tenant: Tenant) -> Tenant:
-    return Tenant.objects.select_for_update().select_related("environment").get(pk=tenant.pk)
+    # Only the tenant's row: locking its environment too would queue every change in that environment.
+    return Tenant.objects.select_for_update(of=("self",)).select_related("environment").get(pk=tenant.pk)
 
 
 def _notify(tenant: Tenant, change_type: ChangeType, actor) -> None:

@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core import mail
+from django.core.management import base as management_base
 from django.core.management import call_command, execute_from_command_line
 from django.core.management.base import CommandError
 
@@ -111,7 +112,9 @@ def test_refusals_are_clear_and_change_nothing(tenant, args, message):
     assert Tenant.objects.count() == 1 and not AuditEntry.objects.exists()
 
 
-def test_a_refusal_exits_non_zero_from_the_command_line(tenant, capsys):
+def test_a_refusal_exits_non_zero_from_the_command_line(tenant, capsys, monkeypatch):
+    # The command line closes every connection when done; the test's transaction must stay open.
+    monkeypatch.setattr(management_base.connections, "close_all", lambda: None)
     with pytest.raises(SystemExit) as exited:
         execute_from_command_line(["manage.py", "tenant", "Cust4242", "resume"])
     assert exited.value.code != 0
