@@ -218,7 +218,7 @@ def test_query_count_is_flat(partner_client, partner_member, django_assert_num_q
 def test_phone_friendly_table(partner_client, customers):
     html = partner_client.get(LIST).content.decode()
     assert 'class="table-wrap' in html and "review-table" in html
-    for label in ("Company", "Context identifier", "Environment", "Tenant state", "App", "Authorization",
+    for label in ("Company", "Context identifier", "Environment", "Tenant state", "App", "Status",
                   "Approved"):
         assert f'data-label="{label}"' in html
     assert '<label for="id_q">' in html
