@@ -121,7 +121,7 @@ def test_search_and_filters_apply_to_page_and_csv(partner_client, customers, par
 
 
 @pytest.mark.parametrize("params", [{"environment": "mars"}, {"status": "deleted"}, {"app": "x"},
-                                    {"q": "x" * 500}])
+                                    {"q": "x" * 500}, {"q": "North\x00wind"}])
 def test_a_bad_filter_is_named_and_ignored(partner_client, customers, params):
     response = partner_client.get(LIST, params)
     assert response.status_code == 200
