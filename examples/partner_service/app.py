@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections import OrderedDict, deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from flask import (
     current_app,
     flash,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -48,6 +50,11 @@ CLAIM_PREFIX = "http://schemes.superoffice.net/identity/"
 REQUIRED_SETTINGS = ("issuer", "client_id", "client_secret", "redirect_uri")
 HTTP_TIMEOUT = 10  # seconds; never wait forever on another service
 TIME_CLAIMS = ("iat", "nbf", "exp", "auth_time")
+# The ChangeType of a state-change notification (the platform's SPEC §6).
+CHANGE_TYPES = {0: "Upgrade", 1: "BackupRestored", 2: "Suspend", 3: "Resume", 4: "Delete", 5: "Move",
+                100: "Installed", 101: "Reapproved", 102: "Uninstalled"}
+EVENTS_SHOWN = 20
+SEEN_EVENTS_KEPT = 10_000  # a real service keeps handled event IDs in its database
 
 bp = Blueprint("partner", __name__)
 
@@ -178,7 +185,8 @@ def csrf_token() -> str:
 
 @bp.before_app_request
 def check_csrf() -> Any:
-    if request.method == "POST":
+    # The webhook is called by the platform, not a browser: its signed Token is its proof.
+    if request.method == "POST" and request.endpoint != "partner.webhook":
         sent = request.form.get("csrf", "")
         if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
             return error_page("The form has expired", "Go back to the home page and try again.", status=400)
@@ -249,7 +257,7 @@ def home() -> Any:
 
     record = signed_in()
     if record is None:
-        return render_template("home.html", record=None)
+        return render_template("home.html", record=None, events=received_events())
     claims = record["claims"]
     rows = [claim_row(name, value) for name, value in sorted(claims.items(), key=claim_order)]
     tenant = tenant_of(record["access_token"])
@@ -262,6 +270,7 @@ def home() -> Any:
         email=claims.get(CLAIM_PREFIX + "email") or claims.get("sub"),
         access_token_preview=record["access_token"][:24] + "…",
         expires_at=as_utc(record.get("expires_at")),
+        events=received_events(),
     )
 
 
@@ -396,6 +405,50 @@ def logout() -> Response:
     )
 
 
+# --- State-change notifications and app webhooks --------------------------------------------
+# The platform posts {"ChangeType", "ContextIdentifier", "VersionName", "FileVersion",
+# "PublicEndpoint", "Token"} when a tenant that installed the app changes state, or installs,
+# re-approves or uninstalls it. A failed delivery (no 2xx answer) is retried with the same event
+# ID (the Token's jti), so an event that was handled already is acknowledged and skipped.
+
+def received_events() -> list[dict[str, Any]]:
+    return list(current_app.extensions["partner_service"]["events"])
+
+
+def webhook_refusal(status: int, error: str, description: str) -> tuple[Response, int]:
+    return jsonify({"error": error, "error_description": description}), status
+
+
+@bp.post("/webhook")
+def webhook() -> Any:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("Token"), str):
+        return webhook_refusal(400, "invalid_request", "Expected a JSON object with a Token.")
+    conf = settings()
+    try:
+        # Signed by the platform (JWKS), for this app (aud), by this environment (iss), not expired.
+        claims = verify_platform_jwt(body["Token"], audience=conf["client_id"], issuer=conf["issuer"])
+    except JoseError as exc:
+        return webhook_refusal(401, "invalid_token", f"{exc.error}: {exc.description or ''}".strip())
+    jti, ctx = claims.get("jti"), claims.get("ctx")
+    if not jti or ctx != body.get("ContextIdentifier"):
+        return webhook_refusal(401, "invalid_token", "The Token has no jti or names another tenant.")
+    state = current_app.extensions["partner_service"]
+    if jti in state["seen"]:
+        return jsonify({"status": "duplicate", "jti": jti})
+    state["seen"][jti] = True
+    while len(state["seen"]) > SEEN_EVENTS_KEPT:
+        state["seen"].popitem(last=False)
+    change_type = body.get("ChangeType")
+    state["events"].appendleft({
+        "jti": jti, "ctx": ctx, "change_type": change_type,
+        "change_name": CHANGE_TYPES.get(change_type, f"Unknown ({change_type})"),
+        "version": body.get("VersionName") or "", "public_endpoint": body.get("PublicEndpoint") or "",
+        "received_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+    })
+    return jsonify({"status": "ok", "jti": jti})
+
+
 # --- Talking to the platform ----------------------------------------------------------------
 
 def json_answer(response: requests.Response, what: str) -> dict[str, Any]:
@@ -422,17 +475,21 @@ def introspect(token: str, app_token: bool = False) -> dict[str, Any]:
     return json_answer(response, "Introspection")
 
 
-def verify_platform_jwt(token: str, audience: str) -> dict[str, Any]:
-    """Verify an RS256 JWT from the platform: signature against the JWKS, aud and exp."""
+def verify_platform_jwt(token: str, audience: str, issuer: str | None = None) -> dict[str, Any]:
+    """Verify an RS256 JWT from the platform: signature against the JWKS, aud, exp and, when
+    given, iss."""
     client = platform()
     try:
         decoded = jwt.decode(token, KeySet.import_key_set(client.fetch_jwk_set()), algorithms=["RS256"])
     except InvalidKeyIdError:  # the platform has rotated its keys since we fetched them
         decoded = jwt.decode(token, KeySet.import_key_set(client.fetch_jwk_set(force=True)),
                              algorithms=["RS256"])
-    # No issuer check: this JWT's iss is "SuperOffice AS", kept by the platform for compatibility.
-    registry = jwt.JWTClaimsRegistry(leeway=60, aud={"essential": True, "value": audience},
-                                     exp={"essential": True})
+    # The system-user JWT's iss is "SuperOffice AS", kept by the platform for compatibility, so
+    # its caller passes no issuer.
+    expected = {"aud": {"essential": True, "value": audience}, "exp": {"essential": True}}
+    if issuer is not None:
+        expected["iss"] = {"essential": True, "value": issuer}
+    registry = jwt.JWTClaimsRegistry(leeway=60, **expected)
     registry.validate(decoded.claims)
     return decoded.claims
 
@@ -468,7 +525,8 @@ def create_app(settings_path: str | os.PathLike[str] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         PARTNER_SETTINGS=str(settings_path or os.environ.get("PARTNER_SETTINGS") or DEFAULT_SETTINGS),
     )
-    app.extensions["partner_service"] = {"tokens": {}}
+    app.extensions["partner_service"] = {"tokens": {}, "events": deque(maxlen=EVENTS_SHOWN),
+                                         "seen": OrderedDict()}
     app.register_blueprint(bp)
     return app
 

@@ -13,6 +13,7 @@ import re
 import secrets
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from html import unescape
 from pathlib import Path
@@ -559,6 +560,69 @@ def test_forms_need_the_csrf_token(service, stand_in):
         assert response.status_code == 400
         assert "The form has expired" in text_of(response)
     assert "Signed in as" in text_of(service.get("/"))
+
+
+# --- State-change notifications at /webhook ----------------------------------------------
+
+def state_change(stand_in, *, change_type=2, key=None, **changes) -> dict:
+    now = int(time.time())
+    claims = {"iss": stand_in.issuer, "aud": CLIENT_ID, "ctx": CTX, "iat": now, "exp": now + 300,
+              "jti": str(uuid.uuid4()), **changes}
+    key = key or stand_in.platform_key
+    token = jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+    return {"ChangeType": change_type, "ContextIdentifier": CTX, "VersionName": "10.3",
+            "FileVersion": "10.3", "PublicEndpoint": "https://sod.crm.example/Cust12345", "Token": token}
+
+
+def test_a_verified_notification_is_acknowledged_and_shown(service, stand_in):
+    body = state_change(stand_in, change_type=100)
+
+    response = service.post("/webhook", json=body)
+
+    assert response.status_code == 200 and response.get_json()["status"] == "ok"
+    jti = response.get_json()["jti"]
+    page = text_of(service.get("/"))
+    assert "Installed (100)" in page and CTX in page and jti in page and "10.3" in page
+    # The keys came from the platform's JWKS over HTTP.
+    assert "/login/.well-known/jwks" in [path for path, _ in stand_in.seen]
+
+
+def test_a_repeated_event_id_is_acknowledged_once(service, stand_in):
+    body = state_change(stand_in, change_type=4)
+    first = service.post("/webhook", json=body)
+    # A retry: the same event ID in a Token signed again.
+    retry = state_change(stand_in, change_type=4, jti=first.get_json()["jti"])
+    again = service.post("/webhook", json=retry)
+
+    assert again.status_code == 200 and again.get_json()["status"] == "duplicate"
+    assert text_of(service.get("/")).count(first.get_json()["jti"]) == 1
+
+
+@pytest.mark.parametrize("changes", [
+    {"aud": "another-client"},
+    {"iss": "http://elsewhere.example/sod"},
+    {"exp": int(time.time()) - 3600},
+    {"ctx": "Cust99999"},
+    {"jti": ""},
+], ids=["audience", "issuer", "expired", "tenant", "no-jti"])
+def test_a_token_that_does_not_verify_is_refused(service, stand_in, changes):
+    response = service.post("/webhook", json=state_change(stand_in, **changes))
+    assert response.status_code == 401 and response.get_json()["error"] == "invalid_token"
+    assert "None yet." in text_of(service.get("/"))
+
+
+def test_a_token_signed_with_another_key_is_refused(service, stand_in):
+    forged = RSAKey.generate_key(2048, parameters={"kid": stand_in.platform_key.kid})
+    response = service.post("/webhook", json=state_change(stand_in, key=forged))
+    assert response.status_code == 401
+    assert "None yet." in text_of(service.get("/"))
+
+
+@pytest.mark.parametrize("body", [None, [], {"ChangeType": 2}, {"Token": 5}])
+def test_a_body_without_a_token_is_a_bad_request(service, body):
+    response = service.post("/webhook", json=body) if body is not None else service.post(
+        "/webhook", data="not json", content_type="text/plain")
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_request"
 
 
 # --- Independence from the platform -------------------------------------------------------
