@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.urls import resolve
 from django.utils import timezone
 
 from tenants.endpoints import base_url, webapi_url
@@ -223,3 +224,20 @@ def test_the_lifecycle_services_changes_are_answered_at_once(client, app_manager
     suspend_tenant(actor=app_manager, tenant=tenant, reason="Unpaid invoice")
     suspended = client.get(url("sod", "Cust10001")).json()
     assert suspended["State"] == "Suspended" and suspended["IsRunning"] is False
+
+
+@pytest.mark.parametrize(("path", "view_name"), [
+    ("/sod/api/state/Cust10001", "tenants:state"),
+    ("/online/api/state/Cust10001", "tenants:state"),
+    ("/sod/.well-known/openid-configuration", "login:discovery"),
+    ("/sod/login/.well-known/jwks", "login:jwks"),
+    ("/api/v1/apps/", None),
+    ("/apps/api/state/", "store:app"),
+    ("/my/sod/Cust10001/apps/", "my:apps"),
+])
+def test_the_state_path_clashes_with_no_other_route(path, view_name):
+    match = resolve(path)
+    if view_name is None:
+        assert not match.view_name.startswith("tenants:")
+    else:
+        assert match.view_name == view_name
