@@ -303,8 +303,10 @@ LOGGING = {
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour now: a URL typed without a scheme is https
 
 # Calls to partner URLs (provisioning.outbound). Loopback and private addresses are refused unless
-# allowed, which the embedded development default does so the local reference partner service works.
-OUTBOUND_ALLOW_PRIVATE_NETWORKS = env_bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", DEBUG)
+# allowed, which DEBUG and the embedded default (no SECRET_KEY, as in make run) do, so the local
+# reference partner service can be called.
+OUTBOUND_ALLOW_PRIVATE_NETWORKS = env_bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS",
+                                           DEBUG or "SECRET_KEY" not in os.environ)
 OUTBOUND_CONNECT_TIMEOUT = float(os.environ.get("OUTBOUND_CONNECT_TIMEOUT", "5"))
 OUTBOUND_READ_TIMEOUT = float(os.environ.get("OUTBOUND_READ_TIMEOUT", "10"))
 OUTBOUND_MAX_RESPONSE_BYTES = int(os.environ.get("OUTBOUND_MAX_RESPONSE_BYTES", 64 * 1024))
