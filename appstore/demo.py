@@ -33,12 +33,13 @@ from accounts.services import ensure_user
 from tenants.models import Environment
 from tenants.services import ensure_tenant, ensure_tenant_member
 
-from . import keys
+from . import keys, urlrules
 from .models import (
     App,
     AppClient,
     Category,
     ConfigurationVersion,
+    EndpointKind,
     ImageKind,
     Language,
     ListingVersion,
@@ -51,7 +52,7 @@ from .services import credentials as credential_services
 from .services import listings as listing_services
 from .services import profile as profile_services
 from .services import review as review_services
-from .services.configuration_fields import SYSTEM_TOKEN_CLAIM, live_version
+from .services.configuration_fields import SYSTEM_TOKEN_CLAIM, endpoint, live_version
 from .services.partners import create_partner
 
 DEMO_PASSWORD = "demo-password"
@@ -763,12 +764,21 @@ def partner_settings_path() -> Path:
 
 
 def _serves_partner(version: ConfigurationVersion | None, environment: str, redirect: str, logout: str,
-                    consent_text: str) -> bool:
+                    consent_text: str, webhook: str | None = None) -> bool:
     return (version is not None
             and redirect in version.urls_for("redirect_urls", environment)
             and logout in version.urls_for("post_logout_redirect_urls", environment)
             and SYSTEM_TOKEN_CLAIM in (version.claims or [])
-            and (not consent_text or bool(version.consent_text.strip())))
+            and (not consent_text or bool(version.consent_text.strip()))
+            and (webhook is None or endpoint(version, EndpointKind.STATE_CHANGE) == {
+                "url": webhook, "enabled": True, "send_error_emails": False}))
+
+
+def _partner_webhook(base_url: str, environment: str) -> str | None:
+    """The service's /webhook when the endpoint rules accept it (http://127.0.0.1 in sod needs
+    ALLOW_PRIVATE_PARTNER_URLS), else None."""
+    webhook = f"{base_url}/webhook"
+    return webhook if urlrules.check_endpoint_url(webhook, environment=environment) is None else None
 
 
 @transaction.atomic
@@ -776,15 +786,17 @@ def register_partner_service(*, app: App, founder: User, staff: User, base_url: 
                              consent_text: str = "") -> ConfigurationVersion | None:
     """Make the app's live sod configuration serve the reference partner service at ``base_url``.
 
-    When the live version lacks its callback, its post-logout URL or the SystemToken claim, a new
-    sod version adds them (keeping every other entry) and is published; None when nothing was
-    missing. The claim is staff-only, so ``staff`` (an App manager) sets it if the copy lacks it.
+    When the live version lacks its callback, its post-logout URL, the SystemToken claim or (where
+    the endpoint rules allow it) its /webhook as the state change endpoint, a new sod version adds
+    them (keeping every other entry) and is published; None when nothing was missing. The claim
+    is staff-only, so ``staff`` (an App manager) sets it if the copy lacks it.
     Refused (ValidationError, code "open_version") while the app has an open sod draft.
     """
     environment = TENANT_ENVIRONMENT
     redirect, logout = f"{base_url}/callback", f"{base_url}/"
+    webhook = _partner_webhook(base_url, environment)
     live = live_version(app, Environment.objects.get(code=environment))
-    if _serves_partner(live, environment, redirect, logout, consent_text):
+    if _serves_partner(live, environment, redirect, logout, consent_text, webhook):
         return None
     draft = configuration_services.create_configuration_version(actor=founder, app=app,
                                                                 environment=environment)
@@ -797,6 +809,9 @@ def register_partner_service(*, app: App, founder: User, staff: User, base_url: 
         fields[name] = lists
     if consent_text and not draft.consent_text.strip():
         fields["consent_text"] = consent_text
+    if webhook is not None:
+        fields["endpoints"] = {**(draft.endpoints or {}), EndpointKind.STATE_CHANGE.value: {
+            "url": webhook, "enabled": True, "send_error_emails": False}}
     draft = configuration_services.update_configuration_version(actor=founder, version=draft, **fields)
     if SYSTEM_TOKEN_CLAIM not in (draft.claims or []):
         draft = configuration_services.update_configuration_version(

@@ -31,7 +31,7 @@ from appstore.models import (
     PartnerMember,
     VersionState,
 )
-from appstore.services.configuration_fields import live_version
+from appstore.services.configuration_fields import endpoint, live_version
 from appstore.services.listings import missing_for_publish
 from audit.models import AuditEntry
 from provisioning.models import Authorization
@@ -285,3 +285,19 @@ def test_an_open_sod_draft_is_left_alone_and_named(var_dir, monkeypatch):
     assert draft.state == VersionState.DRAFT
     assert "open sod configuration draft" in output
     assert partner_settings(var_dir)["redirect_uri"] == "http://127.0.0.1:8123/callback"
+
+
+def test_acme_gets_the_partner_service_webhook_where_private_endpoints_are_allowed(settings):
+    sod = Environment.objects.get(code="sod")
+    load()
+    app = App.objects.get(name=CONFIGURED_APP)
+    assert endpoint(live_version(app, sod), "state_change")["url"] != "http://127.0.0.1:8001/webhook"
+
+    settings.ALLOW_PRIVATE_PARTNER_URLS = True
+    load()
+    live = live_version(app, sod)
+    assert endpoint(live, "state_change") == {"url": "http://127.0.0.1:8001/webhook", "enabled": True,
+                                              "send_error_emails": False}
+    assert "http://127.0.0.1:8001/callback" in live.urls_for("redirect_urls", "sod")
+    load()
+    assert live_version(app, sod).pk == live.pk  # nothing more to change
