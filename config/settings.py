@@ -146,6 +146,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "provisioning.tasks.clear_expired_credentials",
         "schedule": 3600.0,
     },
+    # A notification whose next attempt was lost (a worker stopped mid-way) is queued again.
+    "resume-stalled-notifications": {
+        "task": "provisioning.tasks.resume_stalled_notifications",
+        "schedule": 300.0,
+    },
 }
 
 AUTH_USER_MODEL = "accounts.User"

@@ -58,3 +58,10 @@ def send_delivery_failure_report(notification_id: int) -> int:
     from .notifications import delivery_failure_report
 
     return delivery_failure_report(notification_id=notification_id)
+
+
+@shared_task
+def resume_stalled_notifications() -> int:
+    from .services.notifications import resume_stalled
+
+    return resume_stalled()

@@ -222,3 +222,22 @@ def redeliver(*, actor: User, notification: StateChangeNotification) -> StateCha
     pk, number = notification.pk, notification.attempts + 1
     transaction.on_commit(lambda: deliver_state_change.delay(pk, number))
     return notification
+
+
+# A due attempt still not made this long after its time was lost (a worker stopped between the
+# attempt and scheduling the next); an attempt being made has no next_attempt_at.
+STALLED_AFTER = timedelta(minutes=10)
+
+
+def resume_stalled() -> int:
+    """Queue the next attempt of every pending notification whose attempt is overdue."""
+    from ..tasks import deliver_state_change
+
+    overdue = StateChangeNotification.objects.filter(
+        state=DeliveryState.PENDING, next_attempt_at__lt=timezone.now() - STALLED_AFTER,
+    ).values_list("pk", "attempts")
+    count = 0
+    for pk, attempts in overdue.iterator():
+        deliver_state_change.delay(pk, attempts + 1)
+        count += 1
+    return count

@@ -24,6 +24,7 @@ from provisioning.services.notifications import (
     deliver,
     notify_tenant_state_changed,
     redeliver,
+    resume_stalled,
 )
 from tenants.models import Tenant
 from tenants.signals import ChangeType, tenant_state_changed
@@ -299,3 +300,30 @@ def test_a_refused_install_sends_nothing(tenant, receiver, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(authorizations.ConsentRefused):
         authorizations.approve(app=app, tenant=tenant, user=member.user, consent_text="ok")
     assert receiver.requests == [] and not StateChangeNotification.objects.exists()
+
+
+def test_an_overdue_attempt_is_queued_again_and_made_once(tenant, receiver,
+                                                          django_capture_on_commit_callbacks):
+    app = make_app(f"{receiver.url}/hook")
+    lost = queued(tenant, app, receiver, django_capture_on_commit_callbacks)  # its task never ran
+    on_time = queued(TenantFactory(), make_app(f"{receiver.url}/other"), receiver,
+                     django_capture_on_commit_callbacks)
+    StateChangeNotification.objects.filter(pk=lost.pk).update(
+        next_attempt_at=timezone.now() - timezone.timedelta(minutes=11))
+
+    assert resume_stalled() == 1  # run eagerly: the attempt is made now
+
+    lost.refresh_from_db()
+    on_time.refresh_from_db()
+    assert (lost.state, lost.attempts) == ("delivered", 1) and on_time.attempts == 0
+    assert [r.path for r in receiver.requests] == ["/hook"]
+    assert resume_stalled() == 0
+
+
+def test_the_stalled_sweep_is_scheduled():
+    from django.conf import settings
+
+    from config.celery import app as celery_app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["resume-stalled-notifications"]
+    assert entry["task"] in celery_app.tasks and entry["schedule"] <= 600
