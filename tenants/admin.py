@@ -20,3 +20,9 @@ class TenantAdmin(admin.ModelAdmin):
     list_filter = ["environment", "state"]
     search_fields = ["context_identifier", "company_name"]
     inlines = [TenantMemberInline]
+    # States change only through the lifecycle services (the staff tenant pages and `manage.py tenant`),
+    # which check the transition, audit it and notify the apps.
+    readonly_fields = ["state", "state_reason", "state_changed_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
