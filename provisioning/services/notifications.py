@@ -153,7 +153,7 @@ def deliver(*, notification_id: int, attempt: int) -> DeliveryOutcome | None:
     notification is no longer pending (a repeated task)."""
     claimed = StateChangeNotification.objects.filter(
         pk=notification_id, state=DeliveryState.PENDING, attempts=attempt - 1, max_attempts__gte=attempt,
-    ).update(attempts=attempt, next_attempt_at=None)
+    ).update(attempts=attempt, next_attempt_at=timezone.now())  # in flight since; see resume_stalled
     if not claimed:
         return None
     notification = StateChangeNotification.objects.select_related(
@@ -172,6 +172,7 @@ def deliver(*, notification_id: int, attempt: int) -> DeliveryOutcome | None:
             duration_ms=result.duration_ms if result else 0, error=error[:DeliveryAttempt.MAX_ERROR_LENGTH])
         now = timezone.now()
         retry_in = None
+        notification.next_attempt_at = None
         if result is not None and result.ok:
             notification.state = DeliveryState.DELIVERED
             notification.delivered_at = now
@@ -224,20 +225,36 @@ def redeliver(*, actor: User, notification: StateChangeNotification) -> StateCha
     return notification
 
 
-# A due attempt still not made this long after its time was lost (a worker stopped between the
-# attempt and scheduling the next); an attempt being made has no next_attempt_at.
+# A due attempt not made, or one begun and never recorded, this long after its time was lost with a
+# stopped worker; an attempt in flight keeps its start as next_attempt_at and takes seconds.
 STALLED_AFTER = timedelta(minutes=10)
 
 
 def resume_stalled() -> int:
-    """Queue the next attempt of every pending notification whose attempt is overdue."""
+    """Queue the next attempt of every pending notification that is overdue; one whose last
+    allowed attempt was interrupted is failed, the interruption logged as that attempt."""
     from ..tasks import deliver_state_change
 
-    overdue = StateChangeNotification.objects.filter(
+    overdue = list(StateChangeNotification.objects.filter(
         state=DeliveryState.PENDING, next_attempt_at__lt=timezone.now() - STALLED_AFTER,
-    ).values_list("pk", "attempts")
-    count = 0
-    for pk, attempts in overdue.iterator():
-        deliver_state_change.delay(pk, attempts + 1)
-        count += 1
-    return count
+    ).values_list("pk", "attempts", "max_attempts"))
+    for pk, attempts, max_attempts in overdue:
+        if attempts < max_attempts:
+            deliver_state_change.delay(pk, attempts + 1)
+        else:
+            _fail_interrupted(pk, attempts)
+    return len(overdue)
+
+
+@transaction.atomic
+def _fail_interrupted(pk: int, attempt: int) -> None:
+    notification = (StateChangeNotification.objects.select_for_update(of=("self",))
+                    .select_related("app", "environment").get(pk=pk))
+    if notification.state != DeliveryState.PENDING or notification.attempts != attempt:
+        return
+    DeliveryAttempt.objects.get_or_create(notification=notification, number=attempt, defaults={
+        "error": "Interrupted: the attempt was begun but its result was never recorded."})
+    notification.state = DeliveryState.FAILED
+    notification.next_attempt_at = None
+    _report_failure(notification, live_configuration(notification.app, notification.environment))
+    notification.save(update_fields=["state", "next_attempt_at", "failure_reported_at"])

@@ -327,3 +327,23 @@ def test_the_stalled_sweep_is_scheduled():
 
     entry = settings.CELERY_BEAT_SCHEDULE["resume-stalled-notifications"]
     assert entry["task"] in celery_app.tasks and entry["schedule"] <= 600
+
+
+def test_an_interrupted_last_attempt_fails_the_event_once(tenant, receiver, settings,
+                                                          django_capture_on_commit_callbacks):
+    settings.NOTIFICATION_RETRY_DELAYS = []
+    app = make_app(f"{receiver.url}/hook")
+    notification = queued(tenant, app, receiver, django_capture_on_commit_callbacks)
+    # The worker claimed attempt 1 and stopped before recording it.
+    StateChangeNotification.objects.filter(pk=notification.pk).update(
+        attempts=1, next_attempt_at=timezone.now() - timezone.timedelta(minutes=11))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert resume_stalled() == 1
+
+    notification.refresh_from_db()
+    assert (notification.state, notification.attempts, notification.next_attempt_at) == ("failed", 1, None)
+    [attempt] = notification.delivery_attempts.all()
+    assert attempt.number == 1 and attempt.error.startswith("Interrupted")
+    assert len(mail.outbox) == 1 and receiver.requests == []
+    assert resume_stalled() == 0
