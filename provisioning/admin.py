@@ -2,7 +2,15 @@
 
 from django.contrib import admin
 
-from .models import Authorization, LoginClient, ResourceServer, SigningKey, SystemUserTicket
+from .models import (
+    Authorization,
+    DeliveryAttempt,
+    LoginClient,
+    ResourceServer,
+    SigningKey,
+    StateChangeNotification,
+    SystemUserTicket,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -51,3 +59,23 @@ class ResourceServerAdmin(ReadOnlyAdmin):
 class SystemUserTicketAdmin(ReadOnlyAdmin):
     list_display = ["authorization", "created_at", "last_used_at"]
     exclude = ["checksum"]
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ["number", "attempted_at", "url", "status_code", "duration_ms", "error"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(StateChangeNotification)
+class StateChangeNotificationAdmin(ReadOnlyAdmin):
+    list_display = ["event_id", "app", "tenant", "change_type", "state", "attempts", "created_at"]
+    list_filter = ["state", "change_type", "environment"]
+    search_fields = ["event_id", "app__name", "tenant__context_identifier"]
+    list_select_related = ["app", "tenant"]
+    inlines = [DeliveryAttemptInline]

@@ -7,10 +7,12 @@ import uuid
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
 from django.utils import timezone
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from accounts.models import User
 from appstore.models import AppClient, ConfigurationVersion, VersionState
 from provisioning.models import (
     Authorization,
@@ -347,3 +349,19 @@ def test_an_interrupted_last_attempt_fails_the_event_once(tenant, receiver, sett
     assert attempt.number == 1 and attempt.error.startswith("Interrupted")
     assert len(mail.outbox) == 1 and receiver.requests == []
     assert resume_stalled() == 0
+
+
+def test_staff_read_notifications_and_their_attempts_in_the_admin(tenant, receiver,
+                                                                  django_capture_on_commit_callbacks):
+    app = make_app(f"{receiver.url}/hook")
+    notification = queued(tenant, app, receiver, django_capture_on_commit_callbacks)
+    deliver(notification_id=notification.pk, attempt=1)
+    admin = Client()
+    admin.force_login(User.objects.create_superuser(email="root@example.com", password="x-pass-123"))
+
+    listing = admin.get("/admin/provisioning/statechangenotification/")
+    page = admin.get(f"/admin/provisioning/statechangenotification/{notification.pk}/change/")
+
+    assert listing.status_code == 200 and str(notification.event_id) in listing.text
+    assert page.status_code == 200 and f"{receiver.url}/hook" in page.text
+    assert admin.get("/admin/provisioning/statechangenotification/add/").status_code == 403
