@@ -64,6 +64,8 @@ class Tenant(models.Model):
         indexes = [
             models.Index(fields=["state", "environment"], name="tenant_state_env"),
             models.Index(fields=["company_name"], name="tenant_company_name"),
+            # Pattern ops (PostgreSQL only) so a typed prefix of an identifier is looked up by index too.
+            models.Index(fields=["context_identifier"], name="tenant_ctx", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:

@@ -1,11 +1,15 @@
 """Reading tenants for the staff pages and a tenant's member list."""
 
+import re
+
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from audit.models import AuditEntry
 
 from .models import Tenant, TenantMember
+
+CONTEXT_IDENTIFIER = re.compile(r"^cust[0-9]+$", re.IGNORECASE | re.ASCII)
 
 
 def tenants_for_staff(*, q: str = "", environment: str = "", state: int | None = None) -> QuerySet[Tenant]:
@@ -14,9 +18,11 @@ def tenants_for_staff(*, q: str = "", environment: str = "", state: int | None =
                .annotate(n=Count("pk")).values("n"))
     # A subquery, not a join: the page's count query stays a plain count of tenants.
     qs = Tenant.objects.select_related("environment").annotate(member_count=Coalesce(Subquery(members), 0))
-    if q:
-        qs = qs.filter(Q(context_identifier__iexact=q) | Q(context_identifier__icontains=q)
-                       | Q(company_name__icontains=q))
+    if CONTEXT_IDENTIFIER.match(q):
+        # An identifier or its start ("cust123") is looked up through the identifier's index.
+        qs = qs.filter(context_identifier__startswith="Cust" + q[4:])
+    elif q:
+        qs = qs.filter(Q(context_identifier__icontains=q) | Q(company_name__icontains=q))
     if environment:
         qs = qs.filter(environment__code=environment)
     if state is not None:

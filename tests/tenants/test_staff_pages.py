@@ -59,7 +59,10 @@ def test_search_and_filters(staff_client):
         return sorted(t.company_name for t in page)
 
     assert names(q="alpha") == ["Alpha Tools", "Gamma Alpha"]
-    assert names(q="Cust30002") == ["Beta Foods"]
+    assert names(q="Cust30002") == names(q=" cust30002 ") == ["Beta Foods"]
+    assert names(q="3000") == ["Alpha Tools", "Beta Foods", "Gamma Alpha"]
+    assert names(q="cust3000") == ["Alpha Tools", "Beta Foods", "Gamma Alpha"]
+    assert names(q="Cust4") == []
     assert names(environment="online") == ["Gamma Alpha"]
     assert names(state=TenantState.SUSPENDED) == ["Beta Foods"]
     assert names(q="alpha", environment="sod") == ["Alpha Tools"]
