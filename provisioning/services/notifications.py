@@ -173,14 +173,15 @@ def deliver(*, notification_id: int, attempt: int) -> DeliveryOutcome | None:
         now = timezone.now()
         retry_in = None
         notification.next_attempt_at = None
+        # Events made under a longer schedule keep their attempt budget; past the end, the last delay.
+        delays = settings.NOTIFICATION_RETRY_DELAYS
         if result is not None and result.ok:
             notification.state = DeliveryState.DELIVERED
             notification.delivered_at = now
-        elif final or attempt >= notification.max_attempts:
+        elif final or attempt >= notification.max_attempts or not delays:
             notification.state = DeliveryState.FAILED
             _report_failure(notification, live_configuration(app, environment))
         else:
-            delays = settings.NOTIFICATION_RETRY_DELAYS
             retry_in = delays[min(attempt, len(delays)) - 1]
             notification.next_attempt_at = now + timedelta(seconds=retry_in)
         notification.save(update_fields=["state", "delivered_at", "next_attempt_at", "failure_reported_at"])
