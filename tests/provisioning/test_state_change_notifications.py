@@ -365,3 +365,15 @@ def test_staff_read_notifications_and_their_attempts_in_the_admin(tenant, receiv
     assert listing.status_code == 200 and str(notification.event_id) in listing.text
     assert page.status_code == 200 and f"{receiver.url}/hook" in page.text
     assert admin.get("/admin/provisioning/statechangenotification/add/").status_code == 403
+
+
+def test_an_upgrade_through_the_tenant_lifecycle_notifies_with_the_new_version(
+        tenant, receiver, django_capture_on_commit_callbacks):
+    from tenants.services import lifecycle
+
+    authorize(make_app(f"{receiver.url}/hook"), tenant)
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.upgrade_tenant(actor=None, tenant=tenant, version_label="10.4")
+
+    [received] = receiver.requests
+    assert (received.json()["ChangeType"], received.json()["VersionName"]) == (ChangeType.UPGRADE, "10.4")
