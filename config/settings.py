@@ -34,7 +34,9 @@ def _development_secret_key() -> str:
     return key_file.read_text().strip()
 
 
-DEBUG = env_bool("DEBUG", default="SECRET_KEY" not in os.environ)
+# The embedded default: no SECRET_KEY given, so this is a developer's machine (make run, tests).
+EMBEDDED_DEFAULT = "SECRET_KEY" not in os.environ
+DEBUG = env_bool("DEBUG", default=EMBEDDED_DEFAULT)
 SECRET_KEY = os.environ.get("SECRET_KEY") or _development_secret_key()
 
 PORT = int(os.environ.get("PORT", "8000"))
@@ -230,8 +232,9 @@ if SITE_URL.startswith("https://"):
 # The store shows listings published to this environment.
 STORE_ENVIRONMENT = os.environ.get("STORE_ENVIRONMENT", "online")
 
-# Local development only: sod integration endpoints may use http:// and localhost / private addresses.
-ALLOW_PRIVATE_PARTNER_URLS = env_bool("ALLOW_PRIVATE_PARTNER_URLS", False)
+# Local development only: sod integration endpoints may use http:// and localhost / private addresses
+# (on by default on the embedded default, so the demo's reference partner service gets notifications).
+ALLOW_PRIVATE_PARTNER_URLS = env_bool("ALLOW_PRIVATE_PARTNER_URLS", DEBUG or EMBEDDED_DEFAULT)
 
 # Django's default password hashers, plus the fast salted hash for generated client secrets.
 PASSWORD_HASHERS = [
@@ -310,8 +313,7 @@ FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour now: a URL typed withou
 # Calls to partner URLs (provisioning.outbound). Loopback and private addresses are refused unless
 # allowed, which DEBUG and the embedded default (no SECRET_KEY, as in make run) do, so the local
 # reference partner service can be called.
-OUTBOUND_ALLOW_PRIVATE_NETWORKS = env_bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS",
-                                           DEBUG or "SECRET_KEY" not in os.environ)
+OUTBOUND_ALLOW_PRIVATE_NETWORKS = env_bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", DEBUG or EMBEDDED_DEFAULT)
 OUTBOUND_CONNECT_TIMEOUT = float(os.environ.get("OUTBOUND_CONNECT_TIMEOUT", "5"))
 OUTBOUND_READ_TIMEOUT = float(os.environ.get("OUTBOUND_READ_TIMEOUT", "10"))
 OUTBOUND_MAX_RESPONSE_BYTES = int(os.environ.get("OUTBOUND_MAX_RESPONSE_BYTES", 64 * 1024))

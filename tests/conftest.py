@@ -45,6 +45,7 @@ def _test_settings(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # Test servers listen on 127.0.0.1; the refusal of private addresses is tested with this off.
     settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = True
+    settings.ALLOW_PRIVATE_PARTNER_URLS = False  # the production rule; tests of local URLs turn it on
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     from config.celery import app as celery_app
