@@ -114,7 +114,7 @@ def approve(*, app: App, tenant: Tenant, user: User, consent_text: str) -> Autho
         message = (f"{app.name} {'re-approved' if event == 'app.reapproved' else 'installed again'} "
                    f"in {tenant.context_identifier} by {user.email}")
     if event == "app.installed":
-        _count_install(app, tenant, +1)
+        count_install(app, tenant, +1)
     record(event_type=event, actor=user, source=AuditEntry.Source.CONSENT, partner=app.partner, app=app,
            tenant=tenant, message=message)
     notify_app_event(authorization=authorization,
@@ -126,7 +126,8 @@ def approve(*, app: App, tenant: Tenant, user: User, consent_text: str) -> Autho
 COUNTED_ENVIRONMENT = "online"
 
 
-def _count_install(app: App, tenant: Tenant, delta: int) -> None:
+def count_install(app: App, tenant: Tenant, delta: int) -> None:
+    """Add ``delta`` to the store's install count when the tenant is a production one."""
     if tenant.environment.code == COUNTED_ENVIRONMENT:
         App.objects.filter(pk=app.pk).update(install_count=Greatest(F("install_count") + delta, 0))
 
@@ -158,7 +159,7 @@ def uninstall(*, authorization: Authorization, user: User) -> Authorization:
     authorization.save(update_fields=["status", "revoked_at", "revoked_by"])
     _revoke_credentials(authorization)
     app, tenant = authorization.app, authorization.tenant
-    _count_install(app, tenant, -1)
+    count_install(app, tenant, -1)
     record(event_type="app.uninstalled", actor=user, source=AuditEntry.Source.CONSENT, partner=app.partner,
            app=app, tenant=tenant,
            message=f"{app.name} uninstalled from {tenant.context_identifier} by {user.email}")

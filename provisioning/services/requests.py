@@ -30,6 +30,7 @@ from appstore.selectors.configuration import live_configuration
 from audit.models import AuditEntry
 from audit.services import record
 from tenants.models import Tenant, context_identifier_validator
+from tenants.signals import ChangeType
 
 from ..models import (
     Authorization,
@@ -43,7 +44,8 @@ from ..request_selectors import (
     tenant_of,
     token_checksum,
 )
-from .authorizations import consent_grants, system_user_token_for, tenant_admin, uninstall
+from .authorizations import consent_grants, count_install, system_user_token_for, tenant_admin, uninstall
+from .notifications import notify_app_event
 
 CUSTOMER_NAME_MAX = AuthorizationRequest._meta.get_field("customer_name").max_length
 CONTEXT_IDENTIFIER_MAX = AuthorizationRequest._meta.get_field("context_identifier").max_length
@@ -215,6 +217,12 @@ def activate_request(*, actor: User, authorization_request: AuthorizationRequest
                     f"the confirmation link was sent to {locked.contact_email}"),
            changes={"state": [AuthorizationRequestState.REQUESTED, AuthorizationRequestState.ACTIVATED],
                     "authorization": [before, AuthorizationStatus.ACTIVE]})
+    # An activation installs the app as an administrator's approval would.
+    if before == AuthorizationStatus.ACTIVE:
+        notify_app_event(authorization=authorization, change_type=ChangeType.REAPPROVED)
+    else:
+        count_install(app, tenant, +1)
+        notify_app_event(authorization=authorization, change_type=ChangeType.INSTALLED)
     from ..tasks import notify_authorization_decided, send_authorization_confirmation
 
     request_id = locked.pk

@@ -543,3 +543,20 @@ def test_a_late_or_retried_mail_task_sends_nothing_once_the_request_moved_on(sta
     assert notify_authorization_decided.delay(req.pk, "activated").get() == 0
     assert notify_authorization_decided.delay(req.pk, "confirmed").get() == 1
     assert [m.to for m in mail.outbox] == [[member_of(login).user.email]]
+
+
+def test_activation_installs_like_an_approval_counts_and_notifies_the_app(staff, commit, receiver):
+    from tenants.signals import ChangeType
+
+    login = custom_app()
+    ConfigurationVersion.objects.filter(app=login.app, environment__code="online").update(
+        endpoints={"state_change": {"url": f"{receiver.url}/hook", "enabled": True,
+                                    "send_error_emails": False}})
+    req = waiting_request(login)
+    tenant_with_people("Cust40001", env="online")
+    assert activate(staff, req, commit).status_code == 302
+    login.app.refresh_from_db()
+    assert login.app.install_count == 1
+    [posted] = receiver.posts_to("/hook")
+    assert posted.json()["ChangeType"] == ChangeType.INSTALLED
+    assert posted.json()["ContextIdentifier"] == "Cust40001"
