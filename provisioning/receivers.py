@@ -26,7 +26,7 @@ def configuration_widened(sender, app, environment, version, widened, **kwargs) 
 @receiver(user_logged_in, dispatch_uid="provisioning.remember_tenant_membership")
 def signed_in(sender, request, user, **kwargs) -> None:
     if request is not None and hasattr(request, "session"):
-        from .context_processors import remember_tenant_membership
+        from tenants.sessions import remember_tenant_membership
 
         remember_tenant_membership(request, user)
 

@@ -16,9 +16,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from tenants.models import TenantMember
+from tenants.sessions import remember_tenant_membership
 
 from . import selectors
-from .context_processors import remember_tenant_membership
 from .models import AuthorizationStatus
 from .services.authorizations import ConsentRefused, uninstall
 

@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from tenants.models import TenantMember
+from tenants.sessions import remember_tenant_membership
 
 from ..forms import apply_service_errors
 from ..services import dev_tenants as services
@@ -33,6 +34,7 @@ def development_tenants(request, member):
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
+            remember_tenant_membership(request, request.user, member=True)  # the header links to it now
             name = f"{tenant.context_identifier} ({tenant.company_name})"
             messages.success(request, f"Development tenant {name} is being provisioned; "
                                       "you are its administrator.")

@@ -30,6 +30,7 @@ def test_a_member_with_configuration_gets_a_running_sod_tenant(partner_client, p
     assert entry.partner_id == partner_member.partner_id and entry.tenant_id == tenant.pk
     page = partner_client.get(URL)
     assert tenant.context_identifier in page.text
+    assert "My company's apps" in page.text  # the header links to the new tenant at once
 
 
 def test_the_company_name_can_be_chosen(partner_client):

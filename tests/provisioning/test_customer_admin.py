@@ -90,6 +90,18 @@ def test_header_link_appears_after_the_my_page_for_someone_added_since_sign_in(c
     assert "My company's apps" in client.get("/my/").content.decode()
 
 
+def test_header_link_appears_for_someone_added_elsewhere_once_the_no_is_old(client, tenant_a, monkeypatch):
+    from tenants import sessions
+
+    user = UserFactory()
+    client.force_login(user)
+    assert "My company's apps" not in client.get("/apps/").content.decode()
+    TenantMember.objects.create(tenant=tenant_a.tenant, user=user)  # added by an administrator
+    assert "My company's apps" not in client.get("/apps/").content.decode()  # the kept "no", no query
+    monkeypatch.setattr(sessions, "RECHECK_NO_AFTER", -1)
+    assert "My company's apps" in client.get("/apps/").content.decode()
+
+
 # ---------------------------------------------------------------- installed apps
 
 
