@@ -91,13 +91,6 @@ def customer_memberships(user) -> QuerySet[TenantMember]:
             .order_by("tenant__environment__rank", "tenant__company_name", "tenant__context_identifier"))
 
 
-def customer_membership(user, environment_code: str, context_identifier: str) -> TenantMember | None:
-    """The user's membership in one tenant; None when they are not in it (or it does not exist)."""
-    return (TenantMember.objects.filter(user=user, tenant__environment__code=environment_code,
-                                        tenant__context_identifier=context_identifier)
-            .select_related("tenant__environment").first())
-
-
 def tenant_authorizations(tenant: Tenant) -> QuerySet[Authorization]:
     """The tenant's installed apps in every status, newest first; ``in_store`` is true for apps
     listed in the store."""

@@ -15,21 +15,14 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from tenants.models import TenantMember
 from tenants.sessions import remember_tenant_membership
+from tenants.views_members import membership_or_404
 
 from . import selectors
 from .models import AuthorizationStatus
 from .services.authorizations import ConsentRefused, uninstall
 
 PAGE_SIZE = 20
-
-
-def get_membership(request: HttpRequest, env: str, ctx: str) -> TenantMember:
-    member = selectors.customer_membership(request.user, env, ctx)
-    if member is None:
-        raise Http404("No such company.")
-    return member
 
 
 @never_cache
@@ -46,7 +39,7 @@ def my_companies(request: HttpRequest) -> HttpResponse:
 @require_safe
 @login_required
 def installed_apps(request: HttpRequest, env: str, ctx: str) -> HttpResponse:
-    member = get_membership(request, env, ctx)
+    member = membership_or_404(request, env, ctx)
     paginator = Paginator(selectors.tenant_authorizations(member.tenant), PAGE_SIZE)
     try:
         page = paginator.page(request.GET.get("page") or 1)
@@ -61,7 +54,7 @@ def installed_apps(request: HttpRequest, env: str, ctx: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def uninstall_app(request: HttpRequest, env: str, ctx: str, pk: int) -> HttpResponse:
-    member = get_membership(request, env, ctx)
+    member = membership_or_404(request, env, ctx)
     tenant = member.tenant
     authorization = selectors.tenant_authorization(tenant, pk)
     if authorization is None:

@@ -17,7 +17,8 @@ from .services import members as member_services
 from .services.lifecycle import TenantError
 
 
-def _membership(request: HttpRequest, env: str, ctx: str) -> TenantMember:
+def membership_or_404(request: HttpRequest, env: str, ctx: str) -> TenantMember:
+    """The signed-in user's membership in the tenant of the URL; another tenant's pages are a 404."""
     member = selectors.membership(request.user, env, ctx)
     if member is None:
         raise Http404("No such company.")
@@ -28,7 +29,7 @@ def _membership(request: HttpRequest, env: str, ctx: str) -> TenantMember:
 @require_http_methods(["GET", "POST"])
 @login_required
 def members(request: HttpRequest, env: str, ctx: str) -> HttpResponse:
-    me = _membership(request, env, ctx)
+    me = membership_or_404(request, env, ctx)
     tenant = me.tenant
     form = MemberInviteForm(request.POST or None)
     if request.method == "POST":
@@ -53,7 +54,7 @@ def members(request: HttpRequest, env: str, ctx: str) -> HttpResponse:
 
 
 def _target(request: HttpRequest, env: str, ctx: str, pk: int) -> tuple[TenantMember, TenantMember]:
-    me = _membership(request, env, ctx)
+    me = membership_or_404(request, env, ctx)
     target = selectors.member_of(me.tenant, pk)
     if target is None:
         raise Http404("No such member in this company.")

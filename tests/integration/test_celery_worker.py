@@ -1,23 +1,14 @@
 """Celery tasks run by a real worker that takes them from Redis."""
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core import mail
 
 from appstore.models import VersionState
 from appstore.tasks import notify_listing_reviewed
-from config.celery import app as celery_app
 from tests.factories import AppFactory, ListingFactory, complete_listing
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True),
               pytest.mark.usefixtures("reference_data")]
-
-
-@pytest.fixture
-def real_worker():
-    celery_app.conf.task_always_eager = False
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-        yield
 
 
 def test_review_email_is_sent_by_a_worker_through_redis(partner_member, real_worker):

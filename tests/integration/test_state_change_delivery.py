@@ -4,12 +4,10 @@ import threading
 import uuid
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.db import transaction
 from django.utils import timezone
 
-from config.celery import app as celery_app
 from provisioning.models import Authorization, StateChangeNotification
 from provisioning.tasks import deliver_state_change
 from tenants.models import Tenant
@@ -19,13 +17,6 @@ from tests.http_receiver import start_receiver, stop_receiver
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True),
               pytest.mark.usefixtures("reference_data")]
-
-
-@pytest.fixture
-def real_worker():
-    celery_app.conf.task_always_eager = False
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-        yield
 
 
 @pytest.fixture
