@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.test import Client
 from django.urls import resolve
 from django.utils import timezone
 
@@ -209,6 +210,14 @@ def test_path_tricks_never_break_the_api(client, path):
 def test_only_reads_are_allowed(client):
     make_tenant()
     assert client.post(url("sod", "Cust10001")).status_code == 405
+    # A browser-like client enforces CSRF: a POST is still "method not allowed", in JSON.
+    strict = Client(enforce_csrf_checks=True)
+    for method in (strict.post, strict.put, strict.delete):
+        response = method(url("sod", "Cust10001"))
+        assert response.status_code == 405
+        assert response["Allow"] == "GET, HEAD"
+        assert response["Content-Type"] == "application/json"
+        assert "Error" in response.json()
     head = client.head(url("sod", "Cust10001"))
     assert head.status_code == 200
 
