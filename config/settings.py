@@ -123,7 +123,10 @@ if REDIS_URL:
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Files under var/: web, worker, beat and management commands share one cache, so a tenant
+    # changed by the worker or the command line is forgotten for the web process too.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(VAR_DIR / "cache")}}
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
@@ -301,8 +304,10 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secret_paths": {"()": "config.logging.RedactSecretPaths"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secret_paths"]}},
+    "filters": {"redact_secret_paths": {"()": "config.logging.RedactSecretPaths"},
+                "one_line_forbidden": {"()": "config.logging.OneLineForbidden"}},
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             "filters": ["redact_secret_paths", "one_line_forbidden"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Django's request and development-server lines go through the filtered root handler.
     "loggers": {"django": {"handlers": [], "propagate": True},
