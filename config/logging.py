@@ -32,3 +32,16 @@ class RedactSecretPaths(logging.Filter):
         if request is not None and SECRET_PATHS.search(getattr(request, "path", "")):
             record.request = None
         return True
+
+
+class OneLineForbidden(logging.Filter):
+    """A 403 is an expected refusal, not a fault: one line with its reason, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) == 403 and record.levelno < logging.ERROR and record.exc_info:
+            exc = record.exc_info[1]
+            reason = " ".join(str(exc).split()) if exc is not None else ""
+            message = record.getMessage()
+            record.msg = f"{message} ({reason})" if reason else message
+            record.args, record.exc_info, record.exc_text = (), None, None
+        return True

@@ -58,3 +58,39 @@ def test_credentials_in_query_strings_are_redacted_and_other_parameters_kept():
     record = logging.LogRecord("django.server", logging.INFO, __file__, 1, "%s", (kept,), None)
     RedactSecretPaths().filter(record)
     assert record.getMessage() == kept
+
+
+def _handler_lines(caplog) -> list[str]:
+    handler = logging.getLogger().handlers[0]
+    return [handler.format(r) for r in caplog.records if all(f.filter(r) for f in handler.filters)]
+
+
+def test_a_403_is_logged_as_one_line_with_its_reason_and_no_traceback(caplog, rf):
+    from django.core.exceptions import PermissionDenied
+    from django.core.handlers.exception import response_for_exception
+
+    caplog.set_level(logging.WARNING, logger="django.request")
+    try:
+        raise PermissionDenied("Only the administrators of Acme can uninstall apps.")
+    except PermissionDenied as exc:
+        response = response_for_exception(rf.get("/my/prod/acme/apps/7/uninstall/"), exc)
+    assert response.status_code == 403
+    lines = _handler_lines(caplog)
+    assert len(lines) == 1
+    assert lines[0] == ("Forbidden (Permission denied): /my/prod/acme/apps/7/uninstall/ "
+                        "(Only the administrators of Acme can uninstall apps.)")
+    assert "Traceback" not in lines[0] and "\n" not in lines[0]
+
+
+def test_errors_keep_their_traceback(caplog):
+    from config.logging import OneLineForbidden
+
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+        record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "Internal Server Error: %s",
+                                   ("/x/",), sys.exc_info())
+    record.status_code = 500
+    assert OneLineForbidden().filter(record)
+    assert record.exc_info is not None
