@@ -4,6 +4,9 @@ deleted. Every change goes through ``change_state`` and the table below; a refus
 ``tenant_state_changed`` once committed.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -69,6 +72,27 @@ ACTION_LABELS = {
 
 FIRST_SERIAL = 10000
 DEFAULT_VERSION = "10.4"
+
+
+# Who runs the command line (set by `manage.py tenant`), so its changes in the history name an operator.
+_OPERATOR: ContextVar[str] = ContextVar("tenant_operator", default="")
+
+
+@contextmanager
+def operated_by(name: str):
+    token = _OPERATOR.set(name)
+    try:
+        yield
+    finally:
+        _OPERATOR.reset(token)
+
+
+def signed(message: str) -> str:
+    """``message`` followed by the command-line operator, when there is one."""
+    operator = _OPERATOR.get()
+    if not operator:
+        return message
+    return f"{message.rstrip('.')} — by {operator}." if message else f"By {operator}."
 
 
 class TenantError(Exception):
@@ -137,7 +161,7 @@ def change_state(*, actor, tenant: Tenant, action: str, source: str = SYSTEM,
     if new_state != old_state:
         changes["state"] = [old_state.label, TenantState(new_state).label]
     record(event_type=f"tenant.{action}", actor=actor, source=source, tenant=locked,
-           message=message or reason, changes=changes)
+           message=signed(message or reason), changes=changes)
     if action in CHANGE_TYPES:
         _notify(locked, CHANGE_TYPES[action], actor)
     tenant.__dict__.update({name: getattr(locked, name) for name in
@@ -197,7 +221,7 @@ def _create(*, actor, environment: Environment, company_name: str, source: str) 
                                    serial=serial, state=TenantState.PROVISIONING,
                                    state_changed_at=timezone.now())
     record(event_type="tenant.created", actor=actor, source=source, tenant=tenant,
-           message=f"{ctx} created for {company_name} in {environment.code}.",
+           message=signed(f"{ctx} created for {company_name} in {environment.code}."),
            changes={"state": [None, TenantState.PROVISIONING.label]})
     from ..tasks import provision_tenant
 

@@ -12,7 +12,7 @@ from audit.models import AuditEntry
 from audit.services import record
 
 from ..models import Tenant, TenantMember
-from .lifecycle import TenantError
+from .lifecycle import TenantError, signed
 
 
 class LastAdministrator(TenantError):
@@ -64,8 +64,8 @@ def invite_member(*, actor, tenant: Tenant, email: str, is_admin: bool = False,
         raise TenantError(f"{email} is already a member of {tenant.company_name}.")
     member = TenantMember.objects.create(tenant=tenant, user=user, is_general_administrator=is_admin)
     record(event_type="tenant.member_added", actor=actor, source=source, tenant=tenant,
-           message=f"{email} invited{' as administrator' if is_admin else ''}"
-                   f"{' (new account)' if created else ''}.",
+           message=signed(f"{email} invited{' as administrator' if is_admin else ''}"
+                          f"{' (new account)' if created else ''}."),
            changes={"member": [None, email]})
     from ..tasks import notify_member_invited
 

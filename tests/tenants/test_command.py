@@ -64,7 +64,7 @@ def test_upgrade_move_maintenance_restore(tenant):
     tenant.refresh_from_db()
     assert tenant.state == TenantState.RUNNING
     restored = AuditEntry.objects.get(event_type="tenant.restore_backup")
-    assert restored.message == "Restored from backup 2026-12-01."
+    assert restored.message.startswith("Restored from backup 2026-12-01 — by manage.py (")
 
 
 def test_delete_runs_the_task(tenant, django_capture_on_commit_callbacks):
@@ -124,3 +124,24 @@ def test_a_refusal_exits_non_zero_from_the_command_line(tenant, capsys, monkeypa
     assert exited.value.code != 0
     tenant.refresh_from_db()
     assert tenant.state == TenantState.RUNNING
+
+
+def test_the_history_names_the_operating_system_user(tenant, monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setattr("getpass.getuser", lambda: "oncall")
+    run("Cust4242", "suspend", "--reason", "Unpaid")
+    run("Cust4242", "resume")
+    with django_capture_on_commit_callbacks(execute=False):
+        run("create", "--company", "Nord AS", "--admin-email", "first@nord.example")
+    messages = list(AuditEntry.objects.order_by("pk").values_list("message", flat=True))
+    assert messages[0] == "Unpaid — by manage.py (oncall)."
+    assert messages[1] == "By manage.py (oncall)."
+    assert all("by manage.py (oncall)" in message.lower() for message in messages)
+    assert len(messages) == 4
+
+
+def test_the_staff_pages_name_no_operating_system_user(tenant, app_manager, monkeypatch):
+    from tenants.services.lifecycle import suspend_tenant
+
+    monkeypatch.setattr("getpass.getuser", lambda: "oncall")
+    suspend_tenant(actor=app_manager, tenant=tenant, reason="Unpaid")
+    assert AuditEntry.objects.get().message == "Unpaid"

@@ -1,3 +1,5 @@
+import getpass
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -18,6 +20,13 @@ ACTIONS = {
     "delete": ("delete", ()),
     "retry-provisioning": ("retry_provisioning", ()),
 }
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name nor passwd entry (some containers)
+        return "unknown user"
 
 
 class Command(BaseCommand):
@@ -53,9 +62,10 @@ class Command(BaseCommand):
             codes = ", ".join(Environment.objects.values_list("code", flat=True))
             raise CommandError(f"No environment {env!r}; choose one of: {codes}.")
         try:
-            if ctx == "create":
-                return self._create(env, action, options)
-            return self._operate(env, ctx, action, options)
+            with lifecycle.operated_by(f"manage.py ({_os_user()})"):
+                if ctx == "create":
+                    return self._create(env, action, options)
+                return self._operate(env, ctx, action, options)
         except lifecycle.TenantError as refused:
             raise CommandError(f"{refused.message} Nothing was changed.") from refused
         except ValidationError as invalid:
