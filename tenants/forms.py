@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .models import Environment, TenantState
+from .services.lifecycle import BACKUP_MAX, REASON_MAX, URL_MAX, VERSION_MAX
 
 
 class TenantFilterForm(forms.Form):
@@ -39,11 +40,11 @@ class TenantActionForm(forms.Form):
     """One action on the tenant page; the fields an action does not take are ignored."""
 
     action = forms.CharField(widget=forms.HiddenInput)
-    reason = forms.CharField(label="Reason", required=False, max_length=500)
-    version_label = forms.CharField(label="New version", required=False, max_length=64)
-    public_endpoint = forms.CharField(label="New public endpoint", required=False, max_length=200)
-    webapi_url = forms.CharField(label="New web API URL", required=False, max_length=200)
-    backup = forms.CharField(label="Backup (date or name)", required=False, max_length=200)
+    reason = forms.CharField(label="Reason", required=False, max_length=REASON_MAX)
+    version_label = forms.CharField(label="New version", required=False, max_length=VERSION_MAX)
+    public_endpoint = forms.CharField(label="New public endpoint", required=False, max_length=URL_MAX)
+    webapi_url = forms.CharField(label="New web API URL", required=False, max_length=URL_MAX)
+    backup = forms.CharField(label="Backup (date or name)", required=False, max_length=BACKUP_MAX)
     confirm = forms.BooleanField(label="I understand", required=False)
 
 

@@ -81,15 +81,22 @@ def tenant_action(request: HttpRequest, env: str, ctx: str) -> HttpResponse:
     tenant = _tenant(env, ctx)
     form = TenantActionForm(request.POST)
     back = redirect("staff-tenants:detail", env=env, ctx=ctx)
-    if not form.is_valid() or form.cleaned_data["action"] not in lifecycle.OPERATIONS:
+    action = request.POST.get("action", "")
+    if action not in lifecycle.OPERATIONS:
         messages.error(request, "Unknown action.")
         return back
-    action = form.cleaned_data["action"]
     label = lifecycle.ACTION_LABELS[action]
-    if action in lifecycle.DESTRUCTIVE_ACTIONS and not form.cleaned_data["confirm"]:
+    operation, fields = lifecycle.OPERATIONS[action]
+    form.is_valid()
+    # Only the fields this action takes count; the others are ignored.
+    invalid = [f"{form.fields[name].label}: {' '.join(form.errors[name])}"
+               for name in fields if name in form.errors]
+    if invalid:
+        messages.error(request, f"{label}: " + " ".join(invalid) + " Nothing was changed.")
+        return back
+    if action in lifecycle.DESTRUCTIVE_ACTIONS and not form.cleaned_data.get("confirm"):
         messages.error(request, f"{label}: tick “I understand” to confirm. Nothing was changed.")
         return back
-    operation, fields = lifecycle.OPERATIONS[action]
     try:
         operation(actor=request.user, tenant=tenant, source=STAFF,
                   **{name: form.cleaned_data[name] for name in fields})

@@ -70,6 +70,12 @@ ACTION_LABELS = {
     "provisioning_failed": "Provisioning failed", "deleted": "Deleted", "delete_failed": "Deletion failed",
 }
 
+# The longest values staff may give, for the web form and the command line alike.
+REASON_MAX = 500
+VERSION_MAX = 64
+URL_MAX = 200
+BACKUP_MAX = 200
+
 FIRST_SERIAL = 10000
 DEFAULT_VERSION = "10.4"
 
@@ -268,8 +274,17 @@ def _staff_change(*, actor, tenant, action, source, **kwargs) -> Tenant:
     return change_state(actor=actor, tenant=tenant, action=action, source=source, **kwargs)
 
 
+def _clean_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) > REASON_MAX:
+        raise ValidationError({"reason": f"A reason has at most {REASON_MAX} characters "
+                                         f"(this one has {len(reason)})."})
+    return reason
+
+
 def suspend_tenant(*, actor, tenant: Tenant, reason: str = "", source: str = SYSTEM) -> Tenant:
-    return _staff_change(actor=actor, tenant=tenant, action="suspend", source=source, reason=reason.strip())
+    return _staff_change(actor=actor, tenant=tenant, action="suspend", source=source,
+                         reason=_clean_reason(reason))
 
 
 def resume_tenant(*, actor, tenant: Tenant, source: str = SYSTEM) -> Tenant:
@@ -279,7 +294,8 @@ def resume_tenant(*, actor, tenant: Tenant, source: str = SYSTEM) -> Tenant:
 def start_maintenance(*, actor, tenant: Tenant, online: bool, reason: str = "",
                       source: str = SYSTEM) -> Tenant:
     action = "start_online_maintenance" if online else "start_offline_maintenance"
-    return _staff_change(actor=actor, tenant=tenant, action=action, source=source, reason=reason.strip())
+    return _staff_change(actor=actor, tenant=tenant, action=action, source=source,
+                         reason=_clean_reason(reason))
 
 
 def end_maintenance(*, actor, tenant: Tenant, source: str = SYSTEM) -> Tenant:
@@ -290,8 +306,8 @@ def upgrade_tenant(*, actor, tenant: Tenant, version_label: str, source: str = S
     version_label = (version_label or "").strip()
     if not version_label:
         raise ValidationError({"version_label": "Enter the version the tenant is upgraded to."})
-    if len(version_label) > 64:
-        raise ValidationError({"version_label": "A version label has at most 64 characters."})
+    if len(version_label) > VERSION_MAX:
+        raise ValidationError({"version_label": f"A version label has at most {VERSION_MAX} characters."})
     return _staff_change(actor=actor, tenant=tenant, action="upgrade", source=source,
                          fields={"version_label": version_label}, message=f"Upgraded to {version_label}.")
 
@@ -302,8 +318,8 @@ def _clean_url(value: str, field: str, label: str) -> str:
         URLValidator(schemes=["http", "https"])(value)
     except ValidationError as exc:
         raise ValidationError({field: f"Enter the {label} as an http(s) URL."}) from exc
-    if len(value) > 200:
-        raise ValidationError({field: f"The {label} has at most 200 characters."})
+    if len(value) > URL_MAX:
+        raise ValidationError({field: f"The {label} has at most {URL_MAX} characters."})
     return value
 
 
@@ -317,7 +333,9 @@ def move_tenant(*, actor, tenant: Tenant, public_endpoint: str, webapi_url: str,
 
 
 def restore_backup(*, actor, tenant: Tenant, backup: str = "", source: str = SYSTEM) -> Tenant:
-    backup = " ".join((backup or "").split())[:200]
+    backup = " ".join((backup or "").split())
+    if len(backup) > BACKUP_MAX:
+        raise ValidationError({"backup": f"A backup's date or name has at most {BACKUP_MAX} characters."})
     message = f"Restored from backup {backup}." if backup else "Restored from the latest backup."
     return _staff_change(actor=actor, tenant=tenant, action="restore_backup", source=source, message=message)
 
@@ -332,7 +350,8 @@ def retry_provisioning(*, actor, tenant: Tenant, source: str = SYSTEM) -> Tenant
 
 def delete_tenant(*, actor, tenant: Tenant, reason: str = "", source: str = SYSTEM) -> Tenant:
     """Start deleting: Deleting now, Deleted once the task has run."""
-    tenant = _staff_change(actor=actor, tenant=tenant, action="delete", source=source, reason=reason.strip())
+    tenant = _staff_change(actor=actor, tenant=tenant, action="delete", source=source,
+                           reason=_clean_reason(reason))
     from ..tasks import delete_tenant as delete_task
 
     transaction.on_commit(lambda: delete_task.delay(tenant.pk))

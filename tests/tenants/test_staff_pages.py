@@ -149,6 +149,32 @@ def test_refused_actions_say_why_and_change_nothing(staff_client, data, message)
     assert not AuditEntry.objects.exists()
 
 
+@pytest.mark.parametrize(("data", "message"), [
+    ({"action": "upgrade", "version_label": "1" * 65},
+     "New version: Ensure this value has at most 64 characters"),
+    ({"action": "suspend", "reason": "r" * 501, "confirm": "on"},
+     "Reason: Ensure this value has at most 500 characters"),
+    ({"action": "move", "public_endpoint": "https://x.example/" + "p" * 200, "webapi_url": "https://x.example/api/"},
+     "New public endpoint: Ensure this value has at most 200 characters"),
+    ({"action": "restore_backup", "backup": "b" * 201, "confirm": "on"},
+     "Backup (date or name): Ensure this value has at most 200 characters"),
+])
+def test_too_long_fields_say_which_and_change_nothing(staff_client, data, message):
+    tenant = TenantFactory(state=TenantState.RUNNING, version_label="10.0")
+    response = staff_client.post(action_url(tenant), data, follow=True)
+    assert message in response.text and "Unknown action" not in response.text
+    tenant.refresh_from_db()
+    assert tenant.state == TenantState.RUNNING and tenant.version_label == "10.0"
+    assert not AuditEntry.objects.exists()
+
+
+def test_fields_an_action_does_not_take_are_ignored(staff_client):
+    tenant = TenantFactory(state=TenantState.RUNNING, version_label="10.0")
+    staff_client.post(action_url(tenant), {"action": "upgrade", "version_label": "12.0", "reason": "r" * 600})
+    tenant.refresh_from_db()
+    assert tenant.version_label == "12.0"
+
+
 def test_actions_are_post_only_and_need_csrf(staff):
     from django.test import Client
 
