@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
@@ -39,6 +39,12 @@ def filter_form(request: HttpRequest, member: PartnerMember, environments) -> Pa
     return form
 
 
+def filter_problems(form: PartnerTenantFilterForm) -> list[str]:
+    """One line per refused filter: its label and why, for the page's notice and the CSV's 400."""
+    return [f"{form.fields[name].label or name.capitalize()} ({name}): {' '.join(errors)}"
+            for name, errors in form.errors.items()]
+
+
 @never_cache
 @require_safe
 @portal_view("read")
@@ -50,6 +56,7 @@ def partner_tenants(request: HttpRequest, member: PartnerMember) -> HttpResponse
     return render(request, "provisioning/partner_tenants.html", {
         "member": member, "form": form, "page": page, "environments": environments,
         "filtered": form.is_bound and any(request.GET.get(name) for name in form.fields),
+        "filter_problems": filter_problems(form),
     })
 
 
@@ -101,8 +108,13 @@ def csv_lines(rows: Iterable[Authorization]) -> Iterator[str]:
 @never_cache
 @require_safe
 @portal_view("read")
-def partner_tenants_csv(request: HttpRequest, member: PartnerMember) -> StreamingHttpResponse:
+def partner_tenants_csv(request: HttpRequest, member: PartnerMember) -> HttpResponse | StreamingHttpResponse:
     form = filter_form(request, member, Environment.objects.order_by("rank"))
+    problems = filter_problems(form)
+    if problems:
+        # Exporting everything under a filter that was not applied would hand out the wrong list.
+        return HttpResponseBadRequest("Nothing exported; fix this filter:\n" + "\n".join(problems) + "\n",
+                                      content_type="text/plain; charset=utf-8")
     rows = selectors.partner_authorizations(member.partner, form.filters()).iterator(chunk_size=500)
     response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")

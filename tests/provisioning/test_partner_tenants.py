@@ -95,8 +95,8 @@ def test_another_partners_app_as_filter_is_refused_and_leaks_nothing(partner_cli
     response = partner_client.get(LIST, {"app": customers["other_app"].pk})
     assert "app" in response.context["form"].errors
     assert "Secret Competitor Customer" not in response.content.decode()
-    rows = csv_rows(partner_client.get(CSV_URL, {"app": customers["other_app"].pk}))
-    assert "Their App" not in {row[4] for row in rows}
+    export = partner_client.get(CSV_URL, {"app": customers["other_app"].pk})
+    assert export.status_code == 400 and "Their App" not in export.content.decode()
 
 
 @pytest.mark.parametrize(("params", "expected"), [
@@ -222,3 +222,35 @@ def test_phone_friendly_table(partner_client, customers):
                   "Approved"):
         assert f'data-label="{label}"' in html
     assert '<label for="id_q">' in html
+
+
+@pytest.mark.parametrize(("bad", "field"), [({"q": "x" * 101}, "q"), ({"app": "OTHER"}, "app"),
+                                            ({"status": "bogus"}, "status")])
+def test_a_bad_filter_keeps_the_valid_ones_and_shows_its_error(partner_client, customers, bad, field):
+    bad = {key: customers["other_app"].pk if value == "OTHER" else value for key, value in bad.items()}
+    response = partner_client.get(LIST, {"environment": "sod", "app": customers["mailer"].pk,
+                                         "status": "revoked", "q": "gone", **bad})
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {field}
+    assert companies(response) == ["Gone GmbH"]
+    html = response.content.decode()
+    assert 'role="alert"' in html and "This filter was not applied" in html
+    assert f"({field}):" in html
+    assert "Secret Competitor Customer" not in html
+
+
+def test_no_notice_when_every_filter_is_valid(partner_client, customers):
+    html = partner_client.get(LIST, {"status": "revoked"}).content.decode()
+    assert "This filter was not applied" not in html
+
+
+@pytest.mark.parametrize(("bad", "field"), [({"q": "x" * 101}, "q"), ({"app": "OTHER"}, "app"),
+                                            ({"status": "bogus"}, "status"), ({"environment": "mars"},
+                                                                              "environment")])
+def test_the_csv_export_refuses_a_bad_filter_with_400_naming_it(partner_client, customers, bad, field):
+    bad = {key: customers["other_app"].pk if value == "OTHER" else value for key, value in bad.items()}
+    response = partner_client.get(CSV_URL, {"environment": "sod", **bad})
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
+    body = response.content.decode()
+    assert f"({field}):" in body and "Northwind" not in body and "Company," not in body
