@@ -19,7 +19,9 @@ class TenantFilterForm(forms.Form):
                                               *Environment.objects.values_list("code", "name")]
 
     def filters(self) -> dict:
-        data = self.cleaned_data if self.is_valid() else {}
+        # The valid filters apply even when another one is not; the bad one shows its error.
+        self.is_valid()
+        data = self.cleaned_data
         return {"q": (data.get("q") or "").strip(), "environment": data.get("environment") or "",
                 "state": data.get("state")}
 

@@ -69,6 +69,19 @@ def test_search_and_filters(staff_client):
     assert names(state="not-a-state") == ["Alpha Tools", "Beta Foods", "Gamma Alpha"]
 
 
+def test_a_bad_filter_shows_its_error_and_the_others_still_apply(staff_client):
+    TenantFactory(company_name="Alpha Tools", context_identifier="Cust30001")
+    TenantFactory(company_name="Gamma Alpha", context_identifier="Cust30003",
+                  environment=Environment.objects.get(code="stage"))
+    response = staff_client.get(LIST, {"environment": "stage", "state": "99"})
+    assert [t.company_name for t in response.context["page"]] == ["Gamma Alpha"]
+    assert "Select a valid choice" in response.text
+    assert response.context["form"].errors.keys() == {"state"}
+    response = staff_client.get(LIST, {"environment": "moon", "q": "alpha tools"})
+    assert [t.company_name for t in response.context["page"]] == ["Alpha Tools"]
+    assert response.context["form"].errors.keys() == {"environment"}
+
+
 def test_the_list_is_paginated_with_a_flat_query_count(staff_client, django_assert_num_queries):
     for _ in range(3):
         TenantMemberFactory(tenant=TenantFactory())
