@@ -56,6 +56,13 @@ class MemberInviteForm(forms.Form):
                                   help_text="Administrators approve apps and manage members.")
 
 
+class AdminRightsForm(forms.Form):
+    """The members page's toggle: 1 grants administrator rights, 0 withdraws them."""
+
+    admin = forms.TypedChoiceField(choices=[("1", "Administrator"), ("0", "Member")],
+                                   coerce=lambda value: value == "1")
+
+
 def service_errors(form: forms.Form, exc: ValidationError) -> None:
     """Show a service's ValidationError on the form: on the named field when the form has it."""
     if hasattr(exc, "error_dict"):

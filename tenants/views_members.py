@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import selectors
-from .forms import MemberInviteForm, service_errors
+from .forms import AdminRightsForm, MemberInviteForm, service_errors
 from .models import TenantMember
 from .services import members as member_services
 from .services.lifecycle import TenantError
@@ -82,7 +82,17 @@ def remove(request: HttpRequest, env: str, ctx: str, pk: int) -> HttpResponse:
 @login_required
 def set_admin(request: HttpRequest, env: str, ctx: str, pk: int) -> HttpResponse:
     me, target = _target(request, env, ctx, pk)
-    grant = request.POST.get("admin") == "1"
+    form = AdminRightsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose whether to grant or withdraw administrator rights. "
+                                "Nothing was changed.")
+        return redirect("tenant-members:members", env=env, ctx=ctx)
+    grant = form.cleaned_data["admin"]
+    if target.is_admin == grant:
+        already = "is already" if grant else "is not"
+        messages.info(request, f"{target.user.email} {already} an administrator of {me.tenant.company_name}; "
+                               f"nothing was changed.")
+        return redirect("tenant-members:members", env=env, ctx=ctx)
     try:
         member_services.set_administrator(actor=request.user, member=target, is_admin=grant)
     except TenantError as refused:

@@ -111,6 +111,26 @@ def test_grant_and_withdraw_administrator(admin_client, tenant, admin, plain):
     assert AuditEntry.objects.filter(event_type="tenant.member_rights_changed").count() == 2
 
 
+@pytest.mark.parametrize("value", ["maybe", "", None, "true"])
+def test_the_admin_toggle_refuses_unknown_values(admin_client, tenant, admin, plain, value):
+    data = {} if value is None else {"admin": value}
+    response = admin_client.post(url(tenant, "admin", plain.pk), data, follow=True)
+    assert "Choose whether to grant or withdraw administrator rights" in response.text
+    assert "no longer an administrator" not in response.text
+    plain.refresh_from_db()
+    assert not plain.is_admin and not AuditEntry.objects.exists()
+
+
+def test_a_toggle_that_changes_nothing_says_so(admin_client, tenant, admin, plain):
+    response = admin_client.post(url(tenant, "admin", plain.pk), {"admin": "0"}, follow=True)
+    assert f"{plain.user.email} is not an administrator of North AS; nothing was changed." in response.text
+    assert "is no longer an administrator" not in response.text
+    TenantMemberFactory(tenant=tenant, is_general_administrator=True)
+    response = admin_client.post(url(tenant, "admin", admin.pk), {"admin": "1"}, follow=True)
+    assert "is already an administrator of North AS; nothing was changed." in response.text
+    assert not AuditEntry.objects.exists()
+
+
 def test_the_last_administrator_cannot_be_demoted_or_removed(admin_client, tenant, admin, plain):
     response = admin_client.post(url(tenant, "admin", admin.pk), {"admin": "0"}, follow=True)
     assert "last administrator" in response.text
