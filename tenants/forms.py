@@ -4,7 +4,18 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .models import Environment, TenantState
-from .services.lifecycle import BACKUP_MAX, REASON_MAX, URL_MAX, VERSION_MAX
+from .services.lifecycle import BACKUP_MAX, REASON_MAX, URL_MAX, VERSION_MAX, invisible_characters_message
+
+
+def visible_text(label: str):
+    """A field validator refusing control and bidi-override characters, with the service's message."""
+
+    def validate(value: str) -> None:
+        message = invisible_characters_message(value, label)
+        if message:
+            raise ValidationError(message, code="invisible")
+
+    return validate
 
 
 class TenantFilterForm(forms.Form):
@@ -28,7 +39,8 @@ class TenantFilterForm(forms.Form):
 
 class TenantCreateForm(forms.Form):
     environment = forms.ChoiceField(label="Environment")
-    company_name = forms.CharField(label="Company name", max_length=200)
+    company_name = forms.CharField(label="Company name", max_length=200,
+                                   validators=[visible_text("company name")])
     admin_email = forms.EmailField(label="First administrator's e-mail", max_length=254,
                                    help_text="An account is created for a new address; its owner gets a link "
                                              "to choose a password.")
@@ -43,7 +55,8 @@ class TenantActionForm(forms.Form):
 
     action = forms.CharField(widget=forms.HiddenInput)
     reason = forms.CharField(label="Reason", required=False, max_length=REASON_MAX)
-    version_label = forms.CharField(label="New version", required=False, max_length=VERSION_MAX)
+    version_label = forms.CharField(label="New version", required=False, max_length=VERSION_MAX,
+                                    validators=[visible_text("version label")])
     public_endpoint = forms.CharField(label="New public endpoint", required=False, max_length=URL_MAX)
     webapi_url = forms.CharField(label="New web API URL", required=False, max_length=URL_MAX)
     backup = forms.CharField(label="Backup (date or name)", required=False, max_length=BACKUP_MAX)

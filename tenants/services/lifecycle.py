@@ -4,6 +4,7 @@ deleted. Every change goes through ``change_state`` and the table below; a refus
 ``tenant_state_changed`` once committed.
 """
 
+import unicodedata
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -203,10 +204,26 @@ def _allocate(environment: Environment) -> tuple[int, str]:
     return serial, f"Cust{serial}"
 
 
+def invisible_characters_message(value: str, label: str) -> str:
+    """Why ``value`` is refused when it holds control or format (e.g. bidi override) characters, else ""."""
+    bad = sorted({char for char in value or "" if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co")})
+    if not bad:
+        return ""
+    codes = ", ".join(f"U+{ord(char):04X}" for char in bad)
+    return f"The {label} may not contain control or invisible formatting characters ({codes})."
+
+
+def _refuse_invisible(value: str, field: str, label: str) -> None:
+    message = invisible_characters_message(value, label)
+    if message:
+        raise ValidationError({field: message})
+
+
 def _clean_company(company_name: str) -> str:
     company_name = " ".join((company_name or "").split())
     if not company_name:
         raise ValidationError({"company_name": "Enter the company's name."})
+    _refuse_invisible(company_name, "company_name", "company name")
     if len(company_name) > 200:
         raise ValidationError({"company_name": "A company name has at most 200 characters."})
     return company_name
@@ -306,6 +323,7 @@ def upgrade_tenant(*, actor, tenant: Tenant, version_label: str, source: str = S
     version_label = (version_label or "").strip()
     if not version_label:
         raise ValidationError({"version_label": "Enter the version the tenant is upgraded to."})
+    _refuse_invisible(version_label, "version_label", "version label")
     if len(version_label) > VERSION_MAX:
         raise ValidationError({"version_label": f"A version label has at most {VERSION_MAX} characters."})
     return _staff_change(actor=actor, tenant=tenant, action="upgrade", source=source,
