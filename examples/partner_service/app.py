@@ -257,7 +257,7 @@ def home() -> Any:
 
     record = signed_in()
     if record is None:
-        return render_template("home.html", record=None, events=received_events())
+        return render_template("home.html", record=None, events=received_events(), states=current_states())
     claims = record["claims"]
     rows = [claim_row(name, value) for name, value in sorted(claims.items(), key=claim_order)]
     tenant = tenant_of(record["access_token"])
@@ -270,7 +270,7 @@ def home() -> Any:
         email=claims.get(CLAIM_PREFIX + "email") or claims.get("sub"),
         access_token_preview=record["access_token"][:24] + "…",
         expires_at=as_utc(record.get("expires_at")),
-        events=received_events(),
+        events=received_events(), states=current_states(),
     )
 
 
@@ -407,12 +407,39 @@ def logout() -> Response:
 
 # --- State-change notifications and app webhooks --------------------------------------------
 # The platform posts {"ChangeType", "ContextIdentifier", "VersionName", "FileVersion",
-# "PublicEndpoint", "Token"} when a tenant that installed the app changes state, or installs,
-# re-approves or uninstalls it. A failed delivery (no 2xx answer) is retried with the same event
-# ID (the Token's jti), so an event that was handled already is acknowledged and skipped.
+# "PublicEndpoint", "OccurredAt", "Token"} when a tenant that installed the app changes state, or
+# installs, re-approves or uninstalls it. A failed delivery (no 2xx answer) is retried with the same
+# event ID (the Token's jti), so an event that was handled already is acknowledged and skipped.
+# Events can arrive out of order (a retry an hour later): each tenant's state follows the newest
+# OccurredAt applied, and an older event arriving after it is acknowledged but not applied.
 
 def received_events() -> list[dict[str, Any]]:
-    return list(current_app.extensions["partner_service"]["events"])
+    """The events kept, newest occurrence first (not in the order they arrived)."""
+    events = current_app.extensions["partner_service"]["events"]
+    return sorted(events, key=lambda event: event["occurred_key"], reverse=True)
+
+
+def current_states() -> list[dict[str, Any]]:
+    applied = current_app.extensions["partner_service"]["applied"]
+    return [{"ctx": ctx, **event} for ctx, event in sorted(applied.items())]
+
+
+def occurred_at(body: dict[str, Any], claims: dict[str, Any]) -> datetime | None:
+    """The event's time from the body, checked against the signed occurred_at claim (whole seconds);
+    None when the body's time is not a valid ISO 8601 time or does not match the claim."""
+    text, signed = body.get("OccurredAt"), claims.get("occurred_at")
+    if not isinstance(text, str):
+        return datetime.fromtimestamp(signed, UTC) if isinstance(signed, int) else datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    moment = moment.astimezone(UTC)
+    if isinstance(signed, int) and int(moment.timestamp()) != signed:
+        return None
+    return moment
 
 
 def webhook_refusal(status: int, error: str, description: str) -> tuple[Response, int]:
@@ -433,6 +460,10 @@ def webhook() -> Any:
     jti, ctx = claims.get("jti"), claims.get("ctx")
     if not jti or ctx != body.get("ContextIdentifier"):
         return webhook_refusal(401, "invalid_token", "The Token has no jti or names another tenant.")
+    moment = occurred_at(body, claims)
+    if moment is None:
+        return webhook_refusal(401, "invalid_token",
+                               "OccurredAt is not an ISO 8601 time matching the Token's occurred_at.")
     state = current_app.extensions["partner_service"]
     if jti in state["seen"]:
         return jsonify({"status": "duplicate", "jti": jti})
@@ -440,12 +471,23 @@ def webhook() -> Any:
     while len(state["seen"]) > SEEN_EVENTS_KEPT:
         state["seen"].popitem(last=False)
     change_type = body.get("ChangeType")
+    change_name = CHANGE_TYPES.get(change_type, f"Unknown ({change_type})")
+    shown_time = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    current = state["applied"].get(ctx)
+    late = current is not None and moment < current["occurred"]
+    if not late:
+        state["applied"][ctx] = {"occurred": moment, "occurred_at": shown_time, "change_name": change_name,
+                                 "jti": jti}
     state["events"].appendleft({
-        "jti": jti, "ctx": ctx, "change_type": change_type,
-        "change_name": CHANGE_TYPES.get(change_type, f"Unknown ({change_type})"),
+        "jti": jti, "ctx": ctx, "change_type": change_type, "change_name": change_name,
         "version": body.get("VersionName") or "", "public_endpoint": body.get("PublicEndpoint") or "",
+        "occurred_at": shown_time, "occurred_key": moment.isoformat(), "late": late,
         "received_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
     })
+    if late:
+        # Acknowledged (2xx), so the platform stops retrying, but not applied: a newer event was.
+        reason = f"Arrived late: {ctx} already applied an event of {current['occurred_at']}."
+        return jsonify({"status": "ignored", "jti": jti, "reason": reason})
     return jsonify({"status": "ok", "jti": jti})
 
 
@@ -526,7 +568,7 @@ def create_app(settings_path: str | os.PathLike[str] | None = None) -> Flask:
         PARTNER_SETTINGS=str(settings_path or os.environ.get("PARTNER_SETTINGS") or DEFAULT_SETTINGS),
     )
     app.extensions["partner_service"] = {"tokens": {}, "events": deque(maxlen=EVENTS_SHOWN),
-                                         "seen": OrderedDict()}
+                                         "seen": OrderedDict(), "applied": {}}
     app.register_blueprint(bp)
     return app
 

@@ -8,7 +8,7 @@ for every attempt with the same ``jti`` (the event ID), so partners can ignore r
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -52,14 +52,21 @@ def attempt_budget() -> int:
     return len(settings.NOTIFICATION_RETRY_DELAYS) + 1
 
 
-def body_for(tenant: Tenant, change_type: int) -> dict:
-    """The JSON posted, without the Token. The tenant keeps one version label, sent as both versions."""
+def occurred_at_text(moment: datetime) -> str:
+    """ISO 8601 in UTC with microseconds, so two events of one second still order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def body_for(tenant: Tenant, change_type: int, occurred_at: datetime | None = None) -> dict:
+    """The JSON posted, without the Token. The tenant keeps one version label, sent as both versions;
+    OccurredAt is when the event was made, so a receiver can put late arrivals in order."""
     return {
         "ChangeType": int(change_type),
         "ContextIdentifier": tenant.context_identifier,
         "VersionName": tenant.version_label,
         "FileVersion": tenant.version_label,
         "PublicEndpoint": tenant.public_endpoint,
+        "OccurredAt": occurred_at_text(occurred_at or timezone.now()),
     }
 
 
@@ -77,10 +84,11 @@ def _queue(notifications: list[StateChangeNotification]) -> None:
 
 
 def _new(authorization: Authorization, tenant: Tenant, change_type: int) -> StateChangeNotification:
+    now = timezone.now()
     return StateChangeNotification(
         app_id=authorization.app_id, tenant=tenant, authorization=authorization,
-        environment_id=tenant.environment_id, change_type=int(change_type),
-        body=body_for(tenant, change_type), max_attempts=attempt_budget(), next_attempt_at=timezone.now())
+        environment_id=tenant.environment_id, change_type=int(change_type), created_at=now,
+        body=body_for(tenant, change_type, now), max_attempts=attempt_budget(), next_attempt_at=now)
 
 
 @transaction.atomic
@@ -129,6 +137,7 @@ def token_for(notification: StateChangeNotification, client_id: str) -> str:
     return sign_jwt(environment, {
         "iss": issuer_for(environment.code), "aud": client_id, "ctx": notification.tenant.context_identifier,
         "iat": now, "exp": now + TOKEN_LIFETIME_SECONDS, "jti": str(notification.event_id),
+        "occurred_at": int(notification.created_at.timestamp()),
     })
 
 
@@ -144,7 +153,10 @@ def _post(notification: StateChangeNotification) -> tuple[str, outbound.Outbound
     client = AppClient.objects.filter(app_id=notification.app_id, environment=environment).first()
     if client is None:
         return entry["url"], None, f"The app has no client in {environment.code}.", True
-    payload = {**notification.body, "Token": token_for(notification, client.client_id)}
+    # Events stored before OccurredAt was sent get it from their creation time.
+    occurred = notification.body.get("OccurredAt") or occurred_at_text(notification.created_at)
+    token = token_for(notification, client.client_id)
+    payload = {**notification.body, "OccurredAt": occurred, "Token": token}
     return entry["url"], outbound.post_json(entry["url"], payload, purpose="state_change"), "", False
 
 

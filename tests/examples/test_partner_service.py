@@ -598,6 +598,48 @@ def test_a_repeated_event_id_is_acknowledged_once(service, stand_in):
     assert text_of(service.get("/")).count(first.get_json()["jti"]) == 1
 
 
+def stamped(stand_in, occurred: datetime, *, change_type: int, ctx: str = CTX) -> dict:
+    """A notification made at ``occurred``: OccurredAt in the body, occurred_at in the Token."""
+    body = state_change(stand_in, change_type=change_type, ctx=ctx, occurred_at=int(occurred.timestamp()))
+    return {**body, "ContextIdentifier": ctx,
+            "OccurredAt": occurred.isoformat(timespec="microseconds").replace("+00:00", "Z")}
+
+
+def event_rows(page: str) -> list[str]:
+    return re.findall(r'<tr class="event[^"]*">(.*?)</tr>', page, re.S)
+
+
+def test_events_are_shown_by_occurred_at_and_an_older_one_arriving_late_is_not_applied(service, stand_in):
+    made = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    later = made + timedelta(minutes=5)
+    uninstalled = service.post("/webhook", json=stamped(stand_in, later, change_type=102))
+    # The Installed made before it arrives after it (a retry): acknowledged, not applied.
+    installed = service.post("/webhook", json=stamped(stand_in, made, change_type=100))
+    other = service.post("/webhook", json=stamped(stand_in, made, change_type=100, ctx="Cust55555"))
+
+    assert uninstalled.get_json()["status"] == "ok" and other.get_json()["status"] == "ok"
+    assert installed.status_code == 200 and installed.get_json()["status"] == "ignored"
+    page = service.get("/").get_data(as_text=True)
+    rows = event_rows(page)
+    assert "Uninstalled (102)" in rows[0] and "arrived late" not in rows[0]
+    assert "2026-12-04 09:05:00 UTC" in rows[0]
+    late = [row for row in rows if CTX in row and "Installed (100)" in row]
+    assert len(late) == 1 and "arrived late, ignored" in late[0]
+    # Another tenant's older event is not late: ordering is per tenant.
+    assert not any("Cust55555" in row and "arrived late" in row for row in rows)
+    current = page.split("Current state by tenant")[1].split("</table>")[0]
+    assert re.search(rf"{CTX}</code></td><td>Uninstalled<", current)
+    assert re.search(r"Cust55555</code></td><td>Installed<", current)
+
+
+def test_an_occurred_at_that_does_not_match_the_token_is_refused(service, stand_in):
+    made = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    body = {**stamped(stand_in, made, change_type=2), "OccurredAt": "2026-12-04T10:00:00Z"}
+    response = service.post("/webhook", json=body)
+    assert response.status_code == 401 and "OccurredAt" in response.get_json()["error_description"]
+    assert "None yet." in text_of(service.get("/"))
+
+
 @pytest.mark.parametrize("changes", [
     {"aud": "another-client"},
     {"iss": "http://elsewhere.example/sod"},

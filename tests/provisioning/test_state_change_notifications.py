@@ -3,6 +3,7 @@
 import base64
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -24,6 +25,7 @@ from provisioning.services import authorizations
 from provisioning.services.notifications import (
     attempt_budget,
     deliver,
+    notify_app_event,
     notify_tenant_state_changed,
     redeliver,
     resume_stalled,
@@ -92,11 +94,14 @@ def test_a_state_change_reaches_exactly_the_authorized_apps_with_the_endpoint_on
     assert received.path == "/listening"
     body = received.json()
     token = body.pop("Token")
+    notification = StateChangeNotification.objects.get()
+    occurred = notification.created_at.astimezone(UTC)
     assert body == {"ChangeType": 2, "ContextIdentifier": "Cust30001", "VersionName": "10.2.1",
-                    "FileVersion": "10.2.1", "PublicEndpoint": "https://sod.crm.example/Cust30001"}
+                    "FileVersion": "10.2.1", "PublicEndpoint": "https://sod.crm.example/Cust30001",
+                    "OccurredAt": occurred.isoformat(timespec="microseconds").replace("+00:00", "Z")}
     client_id = AppClient.objects.get(app=listening, environment__code="sod").client_id
     claims = verified_claims(client, token, client_id)
-    notification = StateChangeNotification.objects.get()
+    assert claims["occurred_at"] == int(occurred.timestamp())
     assert claims["iss"] == f"{settings.SITE_URL}/sod"
     assert claims["ctx"] == "Cust30001" and claims["jti"] == str(notification.event_id)
     assert claims["exp"] - claims["iat"] == 300
@@ -377,3 +382,42 @@ def test_an_upgrade_through_the_tenant_lifecycle_notifies_with_the_new_version(
 
     [received] = receiver.requests
     assert (received.json()["ChangeType"], received.json()["VersionName"]) == (ChangeType.UPGRADE, "10.4")
+
+
+def test_occurred_at_is_the_events_creation_and_stays_across_retries_and_redelivery(
+        tenant, receiver, client, settings, django_capture_on_commit_callbacks):
+    receiver.reply((500, b""))
+    app = make_app(f"{receiver.url}/hook")
+    notification = queued(tenant, app, receiver, django_capture_on_commit_callbacks)
+    # Made an hour ago (an old event retried late): every attempt carries that time, not the signing time.
+    made = timezone.now() - timedelta(hours=1)
+    StateChangeNotification.objects.filter(pk=notification.pk).update(created_at=made)
+    notification.body = {key: value for key, value in notification.body.items() if key != "OccurredAt"}
+    notification.save(update_fields=["body"])  # stored before OccurredAt was sent
+    deliver(notification_id=notification.pk, attempt=1)
+    deliver(notification_id=notification.pk, attempt=2)
+    notification.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        redeliver(actor=app.technical_contact, notification=notification)
+
+    client_id = AppClient.objects.get(app=app, environment__code="sod").client_id
+    stamps = {r.json()["OccurredAt"] for r in receiver.requests}
+    claims = [verified_claims(client, r.json()["Token"], client_id) for r in receiver.requests]
+    assert len(receiver.requests) == 3
+    assert stamps == {made.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")}
+    assert {c["occurred_at"] for c in claims} == {int(made.timestamp())}
+    assert all(c["iat"] - c["occurred_at"] >= 3600 for c in claims)
+
+
+def test_an_uninstall_made_after_an_install_has_the_later_occurred_at(tenant, receiver, client,
+                                                                       django_capture_on_commit_callbacks):
+    app = make_app(f"{receiver.url}/hook")
+    authorization = authorize(app, tenant)
+    installed = notify_app_event(authorization=authorization, change_type=ChangeType.INSTALLED)
+    uninstalled = notify_app_event(authorization=authorization, change_type=ChangeType.UNINSTALLED)
+    # Delivered out of order: the partner still sees which came first.
+    deliver(notification_id=uninstalled.pk, attempt=1)
+    deliver(notification_id=installed.pk, attempt=1)
+    first, second = (datetime.fromisoformat(r.json()["OccurredAt"]) for r in receiver.requests)
+    assert [r.json()["ChangeType"] for r in receiver.requests] == [102, 100]
+    assert first > second
