@@ -17,6 +17,7 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from audit.services import record
 
+from ..addresses import address_problem, private_allowed
 from ..models import Environment, Tenant, TenantMember, TenantState
 from ..signals import ChangeType, tenant_state_changed
 
@@ -330,21 +331,33 @@ def upgrade_tenant(*, actor, tenant: Tenant, version_label: str, source: str = S
                          fields={"version_label": version_label}, message=f"Upgraded to {version_label}.")
 
 
-def _clean_url(value: str, field: str, label: str) -> str:
+def _clean_url(value: str, field: str, label: str, *, allow_private: bool) -> str:
     value = (value or "").strip()
-    try:
-        URLValidator(schemes=["http", "https"])(value)
-    except ValidationError as exc:
-        raise ValidationError({field: f"Enter the {label} as an http(s) URL."}) from exc
     if len(value) > URL_MAX:
         raise ValidationError({field: f"The {label} has at most {URL_MAX} characters."})
+    problem = address_problem(value, label=label, allow_private=allow_private)
+    if not problem:
+        try:
+            URLValidator(schemes=["http", "https"])(value)
+        except ValidationError:
+            problem = f"Enter the {label} as an http(s) URL."
+    if problem:
+        raise ValidationError({field: problem})
     return value
 
 
 def move_tenant(*, actor, tenant: Tenant, public_endpoint: str, webapi_url: str,
                 source: str = SYSTEM) -> Tenant:
-    public_endpoint = _clean_url(public_endpoint, "public_endpoint", "public endpoint")
-    webapi_url = _clean_url(webapi_url, "webapi_url", "web API URL")
+    """Move the tenant's CRM to new https addresses at public hosts (sod may use local ones when allowed)."""
+    _require_staff(actor)
+    allow_private = private_allowed(tenant.environment.code)
+    public_endpoint = _clean_url(public_endpoint, "public_endpoint", "public endpoint",
+                                 allow_private=allow_private)
+    webapi_url = _clean_url(webapi_url, "webapi_url", "web API URL", allow_private=allow_private)
+    current = Tenant.objects.filter(pk=tenant.pk).values_list("public_endpoint", "webapi_url").first()
+    if current == (public_endpoint, webapi_url):
+        raise TenantError(f"{tenant.context_identifier} is already there ({public_endpoint}); "
+                          f"nothing was moved.")
     return _staff_change(actor=actor, tenant=tenant, action="move", source=source,
                          fields={"public_endpoint": public_endpoint, "webapi_url": webapi_url},
                          message=f"Moved to {public_endpoint}.")

@@ -96,7 +96,7 @@ def test_create(django_capture_on_commit_callbacks):
     (("Cust4242", "resume"), "Running: it cannot be resumed"),
     (("Cust4242", "upgrade"), "upgrade needs --version"),
     (("Cust4242", "move"), "move needs --endpoint"),
-    (("Cust4242", "move", "--endpoint", "not a url"), "public endpoint as an http(s) URL"),
+    (("Cust4242", "move", "--endpoint", "not a url"), "public endpoint as an https:// URL"),
     (("Cust4242", "suspend", "--env", "moon"), "No environment 'moon'"),
     (("Cust4242", "delete", "--reason", "r" * 600), "A reason has at most 500 characters"),
     (("Cust4242", "suspend", "--reason", "r" * 501), "A reason has at most 500 characters"),

@@ -149,7 +149,7 @@ def test_destructive_actions_need_confirmation(staff_client):
     ({"action": "resume"}, "cannot be resumed"),
     ({"action": "upgrade", "version_label": ""}, "Enter the version"),
     ({"action": "move", "public_endpoint": "javascript:alert(1)", "webapi_url": "https://x.example/api/"},
-     "http(s) URL"),
+     "https:// URL"),
     ({"action": "provisioned"}, "Unknown action"),
     ({"action": "drop-tables"}, "Unknown action"),
 ])
