@@ -50,6 +50,7 @@ def members(request: HttpRequest, env: str, ctx: str) -> HttpResponse:
                 return redirect("tenant-members:members", env=env, ctx=ctx)
     return render(request, "tenants/my/members.html", {
         "me": me, "tenant": tenant, "members": list(selectors.tenant_members(tenant)), "form": form,
+        "closed": tenant.state in member_services.CLOSED,
     })
 
 

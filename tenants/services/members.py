@@ -11,11 +11,15 @@ from accounts.services import get_or_create_invited_user, normalise_email
 from audit.models import AuditEntry
 from audit.services import record
 
-from ..models import Tenant, TenantMember
+from ..models import Tenant, TenantMember, TenantState
 from .lifecycle import TenantError, signed
 
 
 class LastAdministrator(TenantError):
+    pass
+
+
+class TenantClosed(TenantError):
     pass
 
 
@@ -39,9 +43,16 @@ def require_tenant_admin(*, user, tenant: Tenant) -> TenantMember:
     return member
 
 
+# A tenant being deleted or deleted keeps its members as they were.
+CLOSED = (TenantState.DELETING, TenantState.DELETED)
+
+
 def _lock(tenant: Tenant) -> None:
     # One membership change per tenant at a time, so two demotions cannot leave it without an administrator.
-    Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
+    state = Tenant.objects.select_for_update().filter(pk=tenant.pk).values_list("state", flat=True).first()
+    if state in CLOSED:
+        raise TenantClosed(f"{tenant.company_name} is {TenantState(state).label.lower()}: "
+                           f"its members can no longer be changed.")
 
 
 def _other_admins(member: TenantMember) -> bool:

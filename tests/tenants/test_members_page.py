@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from audit.models import AuditEntry
-from tenants.models import TenantMember
+from tenants.models import Tenant, TenantMember, TenantState
 from tests.factories import TenantFactory, TenantMemberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -168,3 +168,25 @@ def test_non_members_and_visitors(client, tenant, admin):
     assert client.get(url(tenant)).status_code == 302
     client.force_login(UserFactory())
     assert client.get(url(tenant)).status_code == 404
+
+
+@pytest.mark.parametrize("state", [TenantState.DELETING, TenantState.DELETED])
+def test_a_deleted_tenants_members_cannot_be_changed(admin_client, tenant, admin, plain, state):
+    Tenant.objects.filter(pk=tenant.pk).update(state=state)
+    page = admin_client.get(url(tenant))
+    label = TenantState(state).label
+    assert f"State: <span class=\"tag\">{label}</span>" in page.text
+    assert "its members can no longer be changed" in page.text and "Invite a member" not in page.text
+    response = admin_client.post(url(tenant), {"email": "new@north.example"}, follow=True)
+    assert f"North AS is {label.lower()}: its members can no longer be changed." in response.text
+    response = admin_client.post(url(tenant, "admin", plain.pk), {"admin": "1"}, follow=True)
+    assert "can no longer be changed" in response.text
+    response = admin_client.post(url(tenant, "remove", plain.pk), follow=True)
+    assert "can no longer be changed" in response.text
+    plain.refresh_from_db()
+    assert not plain.is_admin and TenantMember.objects.filter(tenant=tenant).count() == 2
+    assert not AuditEntry.objects.exists() and not mail.outbox
+
+
+def test_a_running_tenants_page_shows_its_state(admin_client, tenant):
+    assert "State: <span class=\"tag\">Running</span>" in admin_client.get(url(tenant)).text
