@@ -324,3 +324,6 @@ OUTBOUND_READ_TIMEOUT = float(os.environ.get("OUTBOUND_READ_TIMEOUT", "10"))
 OUTBOUND_MAX_RESPONSE_BYTES = int(os.environ.get("OUTBOUND_MAX_RESPONSE_BYTES", 64 * 1024))
 # State-change notifications: seconds before each retry of a failed delivery (attempts = retries + 1).
 NOTIFICATION_RETRY_DELAYS = [int(s) for s in env_list("NOTIFICATION_RETRY_DELAYS", "30,120,480,1800,7200")]
+
+# How many development (sod) tenants, not deleted, a partner may have asked for from the portal.
+DEVELOPMENT_TENANTS_PER_PARTNER = int(os.environ.get("DEVELOPMENT_TENANTS_PER_PARTNER", "5"))

@@ -1,7 +1,7 @@
 """Development tenants on demand from the portal: the configuration permission, sod, the member as admin."""
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
 
@@ -69,3 +69,40 @@ def test_the_longest_partner_name_fits(db):
     member = PartnerMemberFactory(partner=partner)
     tenant = request_development_tenant(actor=member.user, partner=partner)
     assert tenant.company_name == partner.name + "-SOD"
+
+
+def test_a_partner_may_have_a_limited_number_of_development_tenants(partner_client, partner_member, settings):
+    from tenants.services.lifecycle import delete_tenant
+
+    settings.DEVELOPMENT_TENANTS_PER_PARTNER = 2
+    colleague = PartnerMemberFactory(partner=partner_member.partner, can_configuration=True)
+    request_development_tenant(actor=partner_member.user, partner=partner_member.partner, company_name="One")
+    request_development_tenant(actor=colleague.user, partner=partner_member.partner, company_name="Two")
+    # Another partner's tenants and staff-created sod tenants do not count.
+    other = PartnerMemberFactory(can_configuration=True)
+    request_development_tenant(actor=other.user, partner=other.partner, company_name="Elsewhere")
+    response = partner_client.post(URL, {"company_name": "Three"})
+    assert response.status_code == 200
+    assert "already has 2 development tenants" in response.text
+    assert "manage.py tenant" in response.text and "platform staff to delete one" in response.text
+    assert not Tenant.objects.filter(company_name="Three").exists()
+    with pytest.raises(ValidationError):
+        request_development_tenant(actor=colleague.user, partner=partner_member.partner, company_name="Three")
+    # Deleting one makes room once it is deleted.
+    staff = PartnerMemberFactory().user
+    staff.is_staff = True
+    staff.save()
+    one = Tenant.objects.get(company_name="One")
+    Tenant.objects.filter(pk=one.pk).update(state=TenantState.RUNNING)
+    delete_tenant(actor=staff, tenant=one)
+    Tenant.objects.filter(pk=one.pk).update(state=TenantState.DELETED)
+    request_development_tenant(actor=partner_member.user, partner=partner_member.partner,
+                               company_name="Three")
+    assert Tenant.objects.filter(company_name="Three").exists()
+
+
+def test_the_default_limit_is_five(settings):
+    from appstore.services.dev_tenants import development_tenant_limit
+
+    del settings.DEVELOPMENT_TENANTS_PER_PARTNER
+    assert development_tenant_limit() == 5
