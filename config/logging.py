@@ -5,11 +5,13 @@ import re
 
 # Invitation links carry their token in the path (/portal/invitations/<token>/), in the sign-up
 # link (?invitation=<token>) and, URL-encoded, in a sign-in link's ?next=; so do custom-app
-# confirmation links (/my/confirm-authorization/<token>/). Request logs (404s, the development
-# server's access log) would otherwise write them out.
+# confirmation links (/my/confirm-authorization/<token>/) and tenant invitations
+# (/my/invitations/<token>/). Request logs (404s, the development server's access log) would
+# otherwise write them out.
 SECRET_PATHS = re.compile(
     r"((?:/portal/invitations/|%2Fportal%2Finvitations%2F|/my/confirm-authorization/"
-    r"|%2Fmy%2Fconfirm-authorization%2F)|[?&]invitation=)[^/\s\"?&%]+", re.IGNORECASE)
+    r"|%2Fmy%2Fconfirm-authorization%2F|/my/invitations/|%2Fmy%2Finvitations%2F)|[?&]invitation=)"
+    r"[^/\s\"?&%]+", re.IGNORECASE)
 
 # Credentials a client may put in a query string (an id_token_hint at sign-out, a secret or token
 # sent the wrong way), plain or URL-encoded inside a ?next=.

@@ -94,3 +94,20 @@ def test_errors_keep_their_traceback(caplog):
     record.status_code = 500
     assert OneLineForbidden().filter(record)
     assert record.exc_info is not None
+
+
+def test_tenant_invitation_tokens_are_redacted():
+    lines = {
+        '"GET /my/invitations/tEnAnTsEcReT123/ HTTP/1.1" 200': "tEnAnTsEcReT123",
+        '"POST /my/invitations/tEnAnTsEcReT123/ HTTP/1.1" 302': "tEnAnTsEcReT123",
+        '"GET /accounts/login/?next=%2Fmy%2Finvitations%2FeNcOdEdSeCrEt%2F HTTP/1.1" 200': "eNcOdEdSeCrEt",
+        '"GET /accounts/login/?next=%2fmy%2finvitations%2flowerSeCrEt%2f HTTP/1.1" 200': "lowerSeCrEt",
+    }
+    for line, token in lines.items():
+        record = logging.LogRecord("django.server", logging.INFO, __file__, 1, "%s", (line,), None)
+        RedactSecretPaths().filter(record)
+        assert token not in record.getMessage() and "[token]" in record.getMessage()
+    kept = '"POST /my/sod/Cust10001/members/invitations/6/revoke/ HTTP/1.1" 302'
+    record = logging.LogRecord("django.server", logging.INFO, __file__, 1, "%s", (kept,), None)
+    RedactSecretPaths().filter(record)
+    assert record.getMessage() == kept
