@@ -17,7 +17,7 @@ from oauth2_provider.models import (
 )
 
 from appstore.models import App, AppClient
-from tenants.models import Environment, Tenant
+from tenants.models import Environment, Tenant, TenantState
 from tenants.signals import ChangeType
 
 from .oidc.context import current_environment
@@ -77,6 +77,14 @@ class AuthorizationError(models.IntegerChoices):
     INVALID_SIGNATURE = 7, "InvalidSignature"
 
 
+# A tenant in these states is gone for good: its apps are neither in force nor uninstallable.
+TENANT_GONE_STATES = (TenantState.DELETING, TenantState.DELETED)
+
+
+def tenant_gone(tenant: Tenant) -> bool:
+    return tenant.state in TENANT_GONE_STATES
+
+
 class Authorization(models.Model):
     """An app installed in one tenant: the tenant admin's consent (or staff activation)."""
 
@@ -120,6 +128,10 @@ class Authorization(models.Model):
         if self.status == AuthorizationStatus.ACTIVE and self.valid_to and self.valid_to <= timezone.now():
             return AuthorizationStatus.EXPIRED
         return self.status
+
+    @property
+    def tenant_gone(self) -> bool:
+        return tenant_gone(self.tenant)
 
     @property
     def is_usable(self) -> bool:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from appstore.models import Partner
 from tenants.models import Environment
 
-from .models import Authorization, AuthorizationStatus
+from .models import TENANT_GONE_STATES, Authorization, AuthorizationStatus
 
 # The status filter's values: the stored status with the to-date and re-approval applied.
 STATUS_CHOICES = [
@@ -19,25 +19,36 @@ STATUS_CHOICES = [
     ("needs_reapproval", "Needs re-approval"),
     ("expired", "Expired"),
     ("revoked", "Revoked (uninstalled)"),
+    ("tenant_deleted", "Tenant deleted"),
 ]
 
 
-def in_force(prefix: str = "") -> Q:
-    """Active and not past its to-date; ``prefix`` is the path to the authorization."""
+def tenant_deleted(tenant_path: str = "tenant__") -> Q:
+    """The tenant is deleted or being deleted; ``tenant_path`` is the path to the tenant."""
+    return Q(**{f"{tenant_path}state__in": TENANT_GONE_STATES})
+
+
+def in_force(prefix: str = "", tenant_path: str = "tenant__") -> Q:
+    """Active, not past its to-date, and its tenant not deleted; ``prefix`` is the path to the
+    authorization and ``tenant_path`` to its tenant."""
     return Q(**{f"{prefix}status": AuthorizationStatus.ACTIVE}) & (
-        Q(**{f"{prefix}valid_to__isnull": True}) | Q(**{f"{prefix}valid_to__gt": timezone.now()}))
+        Q(**{f"{prefix}valid_to__isnull": True}) | Q(**{f"{prefix}valid_to__gt": timezone.now()})
+    ) & ~tenant_deleted(tenant_path)
 
 
 def status_condition(status: str) -> Q:
-    """The authorizations whose shown status is ``status`` (one of STATUS_CHOICES)."""
+    """The authorizations whose shown status is ``status`` (one of STATUS_CHOICES); a deleted
+    tenant's authorizations show "Tenant deleted" whatever their stored status."""
+    if status == "tenant_deleted":
+        return tenant_deleted()
     if status == "active":
         return in_force() & Q(needs_reapproval=False)
     if status == "needs_reapproval":
         return in_force() & Q(needs_reapproval=True)
     if status == "expired":
         return (Q(status=AuthorizationStatus.EXPIRED)
-                | Q(status=AuthorizationStatus.ACTIVE, valid_to__lte=timezone.now()))
-    return Q(status=AuthorizationStatus.REVOKED)
+                | Q(status=AuthorizationStatus.ACTIVE, valid_to__lte=timezone.now())) & ~tenant_deleted()
+    return Q(status=AuthorizationStatus.REVOKED) & ~tenant_deleted()
 
 
 @dataclass(frozen=True)
@@ -69,7 +80,8 @@ def partner_authorizations(partner: Partner, filters: TenantFilters = TenantFilt
 
 def authorizing_tenant_counts(partner: Partner) -> list[Environment]:
     """Every environment with ``tenant_count``: its tenants where one of the partner's apps is
-    authorized and in force (needing re-approval included), in one query."""
-    condition = Q(tenants__authorizations__app__partner=partner) & in_force("tenants__authorizations__")
+    authorized and in force (needing re-approval included; deleted tenants not), in one query."""
+    condition = (Q(tenants__authorizations__app__partner=partner)
+                 & in_force("tenants__authorizations__", "tenants__"))
     return list(Environment.objects.annotate(tenant_count=Count("tenants", distinct=True, filter=condition))
                 .order_by("rank"))

@@ -19,7 +19,7 @@ from tenants.sessions import remember_tenant_membership
 from tenants.views_members import membership_or_404
 
 from . import selectors
-from .models import AuthorizationStatus
+from .models import AuthorizationStatus, tenant_gone
 from .services.authorizations import ConsentRefused, uninstall
 
 PAGE_SIZE = 20
@@ -32,7 +32,8 @@ def my_companies(request: HttpRequest) -> HttpResponse:
     memberships = list(selectors.customer_memberships(request.user))
     # Keeps the header's link right for someone added to a tenant since they signed in.
     remember_tenant_membership(request, request.user, member=bool(memberships))
-    return render(request, "provisioning/my/home.html", {"memberships": memberships})
+    gone = {member.tenant_id for member in memberships if tenant_gone(member.tenant)}
+    return render(request, "provisioning/my/home.html", {"memberships": memberships, "gone": gone})
 
 
 @never_cache
@@ -46,7 +47,7 @@ def installed_apps(request: HttpRequest, env: str, ctx: str) -> HttpResponse:
     except InvalidPage as exc:
         raise Http404("No such page.") from exc
     return render(request, "provisioning/my/apps.html", {
-        "member": member, "tenant": member.tenant, "page": page,
+        "member": member, "tenant": member.tenant, "page": page, "tenant_gone": tenant_gone(member.tenant),
     })
 
 
@@ -63,6 +64,10 @@ def uninstall_app(request: HttpRequest, env: str, ctx: str, pk: int) -> HttpResp
         raise PermissionDenied(f"Only the administrators of {tenant.company_name} can uninstall apps.")
     app = authorization.app
     back = reverse("my:apps", args=[tenant.environment.code, tenant.context_identifier])
+    if tenant_gone(tenant):
+        # Nothing to uninstall: the CRM and its apps' access went with the tenant.
+        messages.info(request, f"{tenant.company_name}'s CRM was deleted; its apps cannot be uninstalled.")
+        return redirect(back)
     already = authorization.status == AuthorizationStatus.REVOKED
     if request.method == "GET":
         if already:

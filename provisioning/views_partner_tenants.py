@@ -66,6 +66,8 @@ def safe_cell(value: object) -> str:
 
 
 def shown_status(authorization: Authorization) -> str:
+    if authorization.tenant_gone:
+        return "Tenant deleted"
     return AuthorizationStatus(authorization.current_status).label
 
 

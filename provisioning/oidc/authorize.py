@@ -25,9 +25,9 @@ from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
 from appstore.selectors.configuration import live_configuration
 from appstore.urlrules import is_pattern
-from tenants.models import Environment, TenantMember
+from tenants.models import Environment, TenantMember, TenantState
 
-from ..models import Authorization, AuthorizationError, AuthorizationStatus, LoginClient
+from ..models import Authorization, AuthorizationError, AuthorizationStatus, LoginClient, tenant_gone
 from ..selectors import authorization_for, login_tenants, well_formed_client_id
 from ..services import authorizations as consent
 from .context import environment_scope
@@ -233,6 +233,11 @@ class AuthorizeView(OAuthLibMixin, View):
             return None, self._pick_tenant(request, memberships)
         member = memberships[0]
         tenant = member.tenant
+        if tenant_gone(tenant):
+            # Deleted for good: waiting will not help, so no "try again later".
+            gone = "is being deleted" if tenant.state == TenantState.DELETING else "was deleted"
+            return None, self._refuse(request, self.redirect_uri, AuthorizationError.DENIED,
+                                      f"{tenant.company_name}'s CRM {gone}; its apps can no longer be used.")
         if not tenant.is_running:
             return None, self._refuse(
                 request,

@@ -25,6 +25,7 @@ from ..models import (
     Grant,
     RefreshToken,
     SystemUserTicket,
+    tenant_gone,
 )
 from .notifications import notify_app_event
 
@@ -151,6 +152,9 @@ def uninstall(*, authorization: Authorization, user: User) -> Authorization:
     if tenant_admin(user, authorization.tenant) is None:
         raise ConsentRefused(AuthorizationError.DENIED,
                              "Only the tenant's administrators can uninstall apps.")
+    if tenant_gone(authorization.tenant):
+        raise ConsentRefused(AuthorizationError.DENIED,
+                             "The tenant was deleted; its apps cannot be uninstalled.")
     if authorization.status == AuthorizationStatus.REVOKED:
         return authorization
     authorization.status = AuthorizationStatus.REVOKED

@@ -6,6 +6,7 @@ import hashlib
 import pytest
 
 from provisioning.models import Authorization, AuthorizationStatus, Grant
+from tenants.models import Tenant, TenantState
 
 from .conftest import PATTERN, REDIRECT, authorize_url, query_of, register_app, tenant_with_people
 
@@ -291,3 +292,22 @@ def test_sign_in_page_names_the_app_it_leads_back_to(client, login_app):
     assert f"Sign in to continue to {login_app.app.name}" in body
     plain = client.get("/accounts/login/?next=/portal/").content.decode()
     assert "Sign in to continue" not in plain and "Register your company" in plain
+
+
+@pytest.mark.parametrize(("state", "said"), [(TenantState.DELETED, "was deleted"),
+                                             (TenantState.DELETING, "is being deleted")])
+def test_signing_in_to_a_deleted_tenant_says_it_was_deleted(client, login_app, tenant_a, state, said):
+    Tenant.objects.filter(pk=tenant_a.tenant.pk).update(state=state)
+    client.force_login(tenant_a.admin.user)
+    page = client.get(authorize_url(login_app))
+    body = page.content.decode()
+    assert page.status_code == 403
+    assert said in body and "try again later" not in body and "not running" not in body
+    assert not Authorization.objects.exists()
+
+
+def test_other_stopped_states_keep_the_try_again_wording(client, login_app, tenant_a):
+    Tenant.objects.filter(pk=tenant_a.tenant.pk).update(state=TenantState.SUSPENDED)
+    client.force_login(tenant_a.admin.user)
+    body = client.get(authorize_url(login_app)).content.decode()
+    assert "is not running (Suspended); try again later." in body.replace("&#x27;", "'")

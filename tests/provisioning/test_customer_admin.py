@@ -15,7 +15,7 @@ from django.utils.html import escape
 from audit.models import AuditEntry
 from provisioning.models import Authorization, AuthorizationStatus, SystemUserTicket
 from provisioning.services.authorizations import approve, system_user_token_for
-from tenants.models import Tenant, TenantMember
+from tenants.models import Tenant, TenantMember, TenantState
 
 from ..factories import AppFactory, PartnerMemberFactory, UserFactory, published_listing
 from .conftest import tenant_with_people
@@ -405,3 +405,45 @@ def test_report_says_what_happened_and_holds_no_secret_or_token(client, login_ap
         assert secret and secret not in text
     assert "-----BEGIN" not in text
     assert not re.search(r"\b(8A|7T):", text)  # access-token and ticket prefixes
+
+
+# ---------------------------------------------------------------- deleted tenants
+
+
+@pytest.mark.parametrize(("state", "shown"), [(TenantState.DELETED, "was deleted"),
+                                              (TenantState.DELETING, "is being deleted")])
+def test_a_deleted_tenant_is_marked_and_offers_no_uninstall(client, login_app, tenant_a, tenant_b, state,
+                                                            shown):
+    authorization = install(login_app, tenant_a)
+    install(login_app, tenant_b)
+    TenantMember.objects.create(tenant=tenant_b.tenant, user=tenant_a.admin.user,
+                                is_general_administrator=True)
+    Tenant.objects.filter(pk=tenant_a.tenant.pk).update(state=state)
+
+    home = page(client, tenant_a.admin.user, "/my/")
+    assert home.count("tenant-gone") == 1  # the other company is not marked
+    assert state.label != "Deleted" or ">Deleted<" in home
+    apps = page(client, tenant_a.admin.user, apps_url(tenant_a))
+    assert shown in apps and ">Tenant deleted<" in apps
+    assert uninstall_url(tenant_a, authorization) not in apps and ">Uninstall<" not in apps
+    assert uninstall_url(tenant_b, Authorization.objects.get(tenant=tenant_b.tenant)) in page(
+        client, tenant_a.admin.user, apps_url(tenant_b))
+
+    # The uninstall URL itself goes back with a message and changes nothing.
+    for response in (client.get(uninstall_url(tenant_a, authorization), follow=True),
+                     client.post(uninstall_url(tenant_a, authorization), follow=True)):
+        assert response.redirect_chain == [(apps_url(tenant_a), 302)]
+        assert "cannot be uninstalled" in response.content.decode()
+    authorization.refresh_from_db()
+    assert authorization.status == AuthorizationStatus.ACTIVE
+    assert not AuditEntry.objects.filter(event_type="app.uninstalled").exists()
+
+
+def test_the_uninstall_service_refuses_a_deleted_tenant(login_app, tenant_a):
+    from provisioning.services.authorizations import ConsentRefused, uninstall
+
+    authorization = install(login_app, tenant_a)
+    Tenant.objects.filter(pk=tenant_a.tenant.pk).update(state=TenantState.DELETED)
+    with pytest.raises(ConsentRefused, match="deleted"):
+        uninstall(authorization=Authorization.objects.get(pk=authorization.pk), user=tenant_a.admin.user)
+    assert Authorization.objects.get(pk=authorization.pk).status == AuthorizationStatus.ACTIVE

@@ -254,3 +254,24 @@ def test_the_csv_export_refuses_a_bad_filter_with_400_naming_it(partner_client, 
     assert response["Content-Type"].startswith("text/plain")
     body = response.content.decode()
     assert f"({field}):" in body and "Northwind" not in body and "Company," not in body
+
+
+@pytest.mark.parametrize("state", [TenantState.DELETED, TenantState.DELETING])
+def test_a_deleted_tenant_shows_as_deleted_is_not_in_force_and_can_be_filtered(partner_client, customers,
+                                                                                state):
+    Tenant.objects.filter(context_identifier="Cust10003").update(state=state)  # Online Oy, active before
+    response = partner_client.get(LIST)
+    html = response.content.decode()
+    assert ">Tenant deleted<" in html and state.label in html
+    counts = {env.code: env.tenant_count for env in response.context["environments"]}
+    assert counts == {"sod": 1, "stage": 0, "online": 0}
+    assert companies(partner_client.get(LIST, {"status": "tenant_deleted"})) == ["Online Oy"]
+    assert companies(partner_client.get(LIST, {"status": "active"})) == ["Northwind AS"]
+    rows = csv_rows(partner_client.get(CSV_URL, {"status": "tenant_deleted"}))
+    assert [(row[0], row[3], row[5]) for row in rows[1:]] == [("Online Oy", state.label, "Tenant deleted")]
+
+
+def test_a_deleted_tenants_revoked_app_is_listed_as_deleted_not_revoked(partner_client, customers):
+    Tenant.objects.filter(context_identifier="Cust10004").update(state=TenantState.DELETED)  # Gone GmbH
+    assert companies(partner_client.get(LIST, {"status": "revoked"})) == []
+    assert companies(partner_client.get(LIST, {"status": "tenant_deleted"})) == ["Gone GmbH"]
