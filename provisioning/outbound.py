@@ -6,7 +6,8 @@ OUTBOUND_ALLOW_PRIVATE_NETWORKS — a refusal to connect to loopback, private, l
 non-public addresses. The address is checked on the socket actually connected, so a host name
 that resolves to a public address when checked and a private one when called gets nowhere.
 Each call writes one structured log line (method, URL without its query, status, duration,
-size, error); request bodies and headers, which carry tokens, are never logged.
+size, error and the library's technical text); request bodies and headers, which carry tokens, are
+never logged. Partners see only the short plain error (``OutboundResult.error``).
 
 Higher rooms (integrations) call partner URLs through this module too.
 """
@@ -14,15 +15,21 @@ Higher rooms (integrations) call partner URLs through this module too.
 from __future__ import annotations
 
 import logging
+import re
+import socket
+import ssl
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from http.client import RemoteDisconnected
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NameResolutionError, ProtocolError
 
 from appstore.urlrules import private_host
 
@@ -50,10 +57,36 @@ class OutboundResult:
     duration_ms: int
     error: str = ""
     truncated: bool = False
+    location: str = ""  # a redirect's target, without query (it is not followed)
+    limit: int = 0  # the size cap the body was read up to
 
     @property
     def ok(self) -> bool:
         return not self.error and self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def problem(self) -> str:
+        """What went wrong, in plain words for the partner: the error, a redirect, an error status,
+        or an answer cut at the size cap; "" for a full 2xx answer."""
+        if self.error:
+            return self.error
+        if self.status_code is not None and 300 <= self.status_code < 400:
+            target = f" to {self.location}" if self.location else ""
+            return f"Redirects are not followed (answered {self.status_code}{target})."
+        if not self.ok:
+            return f"HTTP {self.status_code}"
+        if self.truncated:
+            return f"The answer was larger than {_size(self.limit)}."
+        return ""
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 1024} KiB" if limit and limit % 1024 == 0 else f"{limit} bytes"
+
+
+def _seconds(value: float) -> str:
+    number = f"{value:g}"
+    return f"{number} second" if number == "1" else f"{number} seconds"
 
 
 def private_networks_allowed() -> bool:
@@ -146,18 +179,69 @@ def _read_capped(response: requests.Response, limit: int) -> tuple[bytes, bool]:
     return b"".join(chunks), False
 
 
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, OutboundRefused):
-        text = str(exc)
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps (causes, contexts, urllib3's reason, exception args)."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        todo.extend(item for item in linked if isinstance(item, BaseException))
+
+
+def _tls_reason(error: ssl.SSLError) -> str:
+    if isinstance(error, ssl.SSLCertVerificationError) and error.verify_message:
+        return f"certificate verify failed: {error.verify_message}"
+    # "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)" -> "wrong version number"
+    match = re.search(r"\]\s*(.+?)\s*\(_ssl\.c", str(error))
+    return match.group(1) if match else (error.reason or str(error) or type(error).__name__).lower()
+
+
+def _error_text(exc: Exception, url: str, connect_timeout: float, read_timeout: float) -> str:
+    """A short plain sentence for the partner; the library's text goes only to the log line."""
+    parts = urlsplit(url)
+    host = parts.hostname or "the host"
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = None
+    where = f"{host}:{port}" if port else host
+    chain = list(_causes(exc))
+
+    def found(*kinds: type[BaseException]) -> BaseException | None:
+        return next((item for item in chain if isinstance(item, kinds)), None)
+
+    if refused := found(OutboundRefused):
+        text = str(refused)
+    elif found(NameResolutionError, socket.gaierror):
+        text = f"The host name {host} could not be resolved."
     elif isinstance(exc, requests.exceptions.ConnectTimeout):
-        text = "Timed out connecting."
+        text = f"No connection to {where} within {_seconds(connect_timeout)}."
     elif isinstance(exc, requests.exceptions.ReadTimeout):
-        text = "Timed out waiting for the answer."
+        text = f"No answer within {_seconds(read_timeout)}."
+    elif tls := found(ssl.SSLError):
+        text = f"TLS handshake failed: {_tls_reason(tls)}"
+    elif isinstance(exc, requests.exceptions.SSLError):
+        text = "TLS handshake failed."
+    elif found(ConnectionRefusedError):
+        text = f"Connection refused by {where}."
+    elif found(ConnectionResetError, RemoteDisconnected, ProtocolError):
+        text = f"{where} closed the connection without an answer."
     elif isinstance(exc, requests.exceptions.ConnectionError):
-        text = f"Could not connect: {exc}"
+        text = f"Could not connect to {where}."
+    elif isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema):
+        text = "The URL is not valid."
     else:
-        text = f"{type(exc).__name__}: {exc}"
+        text = "The call failed before an answer came."
     return text[:MAX_ERROR_LENGTH]
+
+
+def _technical(exc: Exception) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:2000]
 
 
 def request(method: str, url: str, *, json: object = None, headers: dict | None = None,
@@ -172,7 +256,7 @@ def request(method: str, url: str, *, json: object = None, headers: dict | None 
     read_timeout = read_timeout or settings.OUTBOUND_READ_TIMEOUT
     limit = max_response_bytes or settings.OUTBOUND_MAX_RESPONSE_BYTES
     started = time.monotonic()
-    status, body, truncated, error = None, b"", False, ""
+    status, body, truncated, error, detail, location = None, b"", False, "", "", ""
     problem = check_url(url)
     if problem:
         error = problem
@@ -183,21 +267,25 @@ def request(method: str, url: str, *, json: object = None, headers: dict | None 
             with session.request(method, url, json=json, headers=headers, allow_redirects=False,
                                  stream=True, timeout=(connect_timeout, read_timeout)) as response:
                 status = response.status_code
+                if response.is_redirect:
+                    location = loggable_url(urljoin(url, response.headers.get("Location", "")))
                 body, truncated = _read_capped(response, limit)
         except (requests.RequestException, OutboundRefused) as exc:
-            error = _error_text(exc)
+            error = _error_text(exc, url, connect_timeout, read_timeout)
+            detail = _technical(exc)
         finally:
             if own_session:
                 session.close()
     duration_ms = int((time.monotonic() - started) * 1000)
     result = OutboundResult(url=url, status_code=status, body=body, duration_ms=duration_ms, error=error,
-                            truncated=truncated)
+                            truncated=truncated, location=location, limit=limit)
+    logged = f" ({error}{' | ' + detail if detail else ''})" if error else ""
     logger.info(
         "outbound %s %s -> %s in %d ms%s", method.upper(), loggable_url(url),
-        status if status is not None else "no answer", duration_ms, f" ({error})" if error else "",
+        status if status is not None else "no answer", duration_ms, logged,
         extra={"outbound": {"purpose": purpose, "method": method.upper(), "url": loggable_url(url),
                             "status": status, "duration_ms": duration_ms, "bytes": len(body),
-                            "truncated": truncated, "error": error}},
+                            "truncated": truncated, "error": error, "detail": detail}},
     )
     return result
 

@@ -172,9 +172,7 @@ def deliver(*, notification_id: int, attempt: int) -> DeliveryOutcome | None:
         "app", "authorization", "tenant", "environment").get(pk=notification_id)
     started = timezone.now()
     url, result, problem, final = _post(notification)
-    error = problem or (result.error if result else "")
-    if result is not None and not result.error and not result.ok:
-        error = f"HTTP {result.status_code}"
+    error = problem or (result.problem if result is not None and not result.ok else "")
     app, environment = notification.app, notification.environment
     with transaction.atomic():
         notification = StateChangeNotification.objects.select_for_update().get(pk=notification_id)

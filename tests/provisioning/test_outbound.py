@@ -52,14 +52,14 @@ def test_a_stalled_answer_times_out(receiver, settings):
     result = outbound.post_json(f"{receiver.url}/hook", {})
 
     assert result.status_code is None and not result.ok
-    assert result.error == "Timed out waiting for the answer."
+    assert result.error == "No answer within 0.2 seconds."
 
 
 def test_nothing_listening_is_an_error_not_an_exception(receiver):
     port = receiver.server.server_port
     receiver.server.server_close()  # the port is closed: connecting is refused
     result = outbound.post_json(f"http://127.0.0.1:{port}/hook", {})
-    assert result.status_code is None and result.error.startswith("Could not connect")
+    assert result.status_code is None and result.error == f"Connection refused by 127.0.0.1:{port}."
 
 
 @pytest.mark.parametrize("url", ["ftp://partner.example.com/hook", "file:///etc/passwd",
@@ -115,3 +115,58 @@ def test_each_call_logs_one_line_without_body_query_or_headers(receiver, caplog)
     text = line.getMessage() + repr(line.outbound)
     for secret in ("eyJ.secret.jwt", "s3cret", "token=abc", "pw@"):
         assert secret not in text
+
+
+# ---------------------------------------------------------------- plain errors for partners
+
+LIBRARY_WORDS = ("ConnectionPool", "Max retries", "Caused by", "Errno", "_ssl.c", "NewConnectionError",
+                 "NameResolutionError")
+
+
+def plain(text: str) -> bool:
+    return not any(word in text for word in LIBRARY_WORDS)
+
+
+def test_an_unresolvable_host_name_is_said_plainly_and_the_detail_is_only_logged(caplog):
+    caplog.set_level(logging.INFO, logger="provisioning.outbound")
+    result = outbound.post_json("https://erp.acme.invalid/hook", {})
+    assert result.error == "The host name erp.acme.invalid could not be resolved." == result.problem
+    [line] = [r for r in caplog.records if r.name == "provisioning.outbound"]
+    assert line.outbound["error"] == result.error
+    assert "NameResolutionError" in line.outbound["detail"] and "NameResolutionError" in line.getMessage()
+
+
+def test_a_refused_connection_names_host_and_port(receiver):
+    port = receiver.server.server_port
+    receiver.server.server_close()
+    result = outbound.post_json(f"http://127.0.0.1:{port}/hook", {})
+    assert result.error == f"Connection refused by 127.0.0.1:{port}." and plain(result.error)
+
+
+def test_tls_to_a_server_that_does_not_speak_it_fails_the_handshake_plainly(receiver):
+    result = outbound.post_json(f"https://127.0.0.1:{receiver.server.server_port}/hook", {})
+    assert result.status_code is None
+    prefix = "TLS handshake failed: "
+    assert result.error.startswith(prefix) and len(result.error) > len(prefix)
+    assert plain(result.error)
+
+
+def test_a_redirect_is_named_with_its_target_without_query(receiver):
+    receiver.reply((302, b"", {"Location": "/elsewhere?token=abc"}))
+    result = outbound.post_json(f"{receiver.url}/hook", {})
+    assert result.error == "" and not result.ok
+    assert result.problem == f"Redirects are not followed (answered 302 to {receiver.url}/elsewhere)."
+
+
+def test_an_answer_over_the_cap_is_named(receiver, settings):
+    settings.OUTBOUND_MAX_RESPONSE_BYTES = 64 * 1024
+    receiver.reply((200, b"x" * 70_000))
+    result = outbound.post_json(f"{receiver.url}/hook", {})
+    assert result.ok and result.problem == "The answer was larger than 64 KiB."
+
+
+def test_an_error_status_and_a_full_answer(receiver):
+    receiver.reply((503, b"busy"), (200, b"ok"))
+    assert outbound.post_json(f"{receiver.url}/hook", {}).problem == "HTTP 503"
+    assert outbound.post_json(f"{receiver.url}/hook", {}).problem == ""
+

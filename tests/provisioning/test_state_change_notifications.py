@@ -421,3 +421,21 @@ def test_an_uninstall_made_after_an_install_has_the_later_occurred_at(tenant, re
     first, second = (datetime.fromisoformat(r.json()["OccurredAt"]) for r in receiver.requests)
     assert [r.json()["ChangeType"] for r in receiver.requests] == [102, 100]
     assert first > second
+
+
+@pytest.mark.parametrize(("url", "reply", "expected"), [
+    ("https://erp.acme.invalid/hook", None, "The host name erp.acme.invalid could not be resolved."),
+    ("RECEIVER/hook", (302, b"", {"Location": "/moved?sig=1"}), "Redirects are not followed (answered 302 to "
+                                                               "RECEIVER/moved)."),
+    ("RECEIVER/hook", (500, b"oops"), "HTTP 500"),
+])
+def test_a_failed_attempt_logs_a_plain_error_for_the_partner(tenant, receiver, settings, url, reply, expected,
+                                                             django_capture_on_commit_callbacks):
+    settings.NOTIFICATION_RETRY_DELAYS = [30]
+    if reply:
+        receiver.reply(reply)
+    app = make_app(url.replace("RECEIVER", receiver.url))
+    notification = queued(tenant, app, receiver, django_capture_on_commit_callbacks)
+    assert deliver(notification_id=notification.pk, attempt=1).state == "pending"
+    [attempt] = notification.delivery_attempts.all()
+    assert attempt.error == expected.replace("RECEIVER", receiver.url)
