@@ -1,5 +1,7 @@
 """E-mails to a tenant's members, rendered from templates/tenants/email/."""
 
+import secrets
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
@@ -8,7 +10,8 @@ from django.urls import reverse
 from accounts.models import User
 from accounts.services import password_setup_url
 
-from .models import TenantMember
+from .models import TenantInvitation, TenantMember
+from .selectors import token_hash
 
 
 def member_invited(*, member_id: int, new_account: bool, inviter_id: int | None = None) -> int:
@@ -30,3 +33,17 @@ def member_invited(*, member_id: int, new_account: bool, inviter_id: int | None 
     subject = " ".join(render_to_string("tenants/email/member_invited_subject.txt", context).split())
     body = render_to_string("tenants/email/member_invited_body.txt", context)
     return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+
+
+def member_invitation(*, invitation_id: int, token: str) -> int:
+    """Send an invitation's link; nothing when it was revoked, used or replaced meanwhile."""
+    invitation = (TenantInvitation.objects.select_related("tenant__environment", "invited_by")
+                  .filter(pk=invitation_id).first())
+    if (invitation is None or invitation.accepted_at or invitation.revoked_at
+            or not secrets.compare_digest(invitation.token_hash, token_hash(token))):
+        return 0
+    context = {"invitation": invitation, "tenant": invitation.tenant, "inviter": invitation.invited_by,
+               "url": settings.SITE_URL + reverse("tenant-members:invitation", args=[token])}
+    subject = " ".join(render_to_string("tenants/email/member_invitation_subject.txt", context).split())
+    body = render_to_string("tenants/email/member_invitation_body.txt", context)
+    return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])

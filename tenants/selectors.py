@@ -1,13 +1,15 @@
 """Reading tenants for the staff pages and a tenant's member list."""
 
+import hashlib
 import re
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from audit.models import AuditEntry
 
-from .models import Tenant, TenantMember
+from .models import Tenant, TenantInvitation, TenantMember, TenantState
 
 CONTEXT_IDENTIFIER = re.compile(r"^cust[0-9]+$", re.IGNORECASE | re.ASCII)
 
@@ -55,3 +57,38 @@ def membership(user, env: str, ctx: str) -> TenantMember | None:
 
 def member_of(tenant: Tenant, pk: int) -> TenantMember | None:
     return TenantMember.objects.filter(tenant=tenant, pk=pk).select_related("user", "tenant").first()
+
+
+def token_hash(token: str) -> str:
+    """Invitation tokens are kept only as this SHA-256 hex digest."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_invitations(tenant: Tenant) -> QuerySet[TenantInvitation]:
+    """Invitations neither accepted nor revoked, newest first (the expired ones too, to be revoked)."""
+    return (TenantInvitation.objects.filter(tenant=tenant, accepted_at__isnull=True, revoked_at__isnull=True)
+            .order_by("-created_at", "-pk"))
+
+
+def invitation_by_token(token: str) -> TenantInvitation | None:
+    """The invitation a link's token belongs to, whatever its state; None for an unknown token."""
+    if not token:
+        return None
+    return (TenantInvitation.objects.select_related("tenant__environment", "invited_by")
+            .filter(token_hash=token_hash(token)).first())
+
+
+def invitation_problem(invitation: TenantInvitation | None) -> str:
+    """Why an invitation cannot be accepted (any more), or "" while it can."""
+    if invitation is None:
+        return "This invitation link is not valid. Check that you copied the whole link."
+    company = invitation.tenant.company_name
+    if invitation.accepted_at is not None:
+        return "This invitation has already been used."
+    if invitation.revoked_at is not None:
+        return f"This invitation was withdrawn by the administrators of {company}."
+    if invitation.tenant.state in (TenantState.DELETING, TenantState.DELETED):
+        return f"{company} is being deleted or was deleted; it takes no new members."
+    if invitation.expires_at <= timezone.now():
+        return f"This invitation has expired. Ask an administrator of {company} to send you a new one."
+    return ""

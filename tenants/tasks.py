@@ -64,3 +64,10 @@ def notify_member_invited(member_id: int, new_account: bool, inviter_id: int | N
     from .notifications import member_invited
 
     return member_invited(member_id=member_id, new_account=new_account, inviter_id=inviter_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_member_invitation(invitation_id: int, token: str) -> int:
+    from .notifications import member_invitation
+
+    return member_invitation(invitation_id=invitation_id, token=token)

@@ -258,14 +258,14 @@ def create_tenant(*, actor, environment_code: str, company_name: str, admin_emai
                   source: str = SYSTEM) -> Tenant:
     """A new tenant in Provisioning (a task makes it run) with its first administrator, who is
     invited by e-mail (an account without a password is created for a new address). Staff only."""
-    from .members import invite_member, validate_email
+    from .members import add_first_administrator, validate_email
 
     _require_staff(actor)
     company_name = _clean_company(company_name)
     validate_email(admin_email)
     environment = _environment(environment_code)
     tenant = _create(actor=actor, environment=environment, company_name=company_name, source=source)
-    invite_member(actor=actor, tenant=tenant, email=admin_email, is_admin=True, source=source, check=False)
+    add_first_administrator(actor=actor, tenant=tenant, email=admin_email, source=source)
     return tenant
 
 

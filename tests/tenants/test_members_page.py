@@ -1,5 +1,7 @@
 """/my/<env>/<ctx>/members/: administrators manage members; others read; other tenants are a 404."""
 
+import hashlib
+
 import pytest
 from django.core import mail
 from django.test import Client
@@ -7,7 +9,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from audit.models import AuditEntry
-from tenants.models import Tenant, TenantMember, TenantState
+from tenants.models import Tenant, TenantInvitation, TenantMember, TenantState
 from tests.factories import TenantFactory, TenantMemberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,8 +52,8 @@ def test_the_apps_page_links_to_members(admin_client, tenant):
 
 def test_admins_see_the_list_and_the_forms(admin_client, tenant, plain, django_assert_num_queries):
     admin_client.get(url(tenant))
-    # session, user, the header's partner memberships, membership, members
-    with django_assert_num_queries(5):
+    # session, user, the header's partner memberships, membership, members, pending invitations
+    with django_assert_num_queries(6):
         response = admin_client.get(url(tenant))
     assert plain.user.email in response.text and "Invite a member" in response.text
     assert 'name="csrfmiddlewaretoken"' in response.text
@@ -80,16 +82,23 @@ def test_another_tenants_pages_are_404(admin_client, tenant, other_tenant):
     assert TenantMember.objects.filter(pk=stranger.pk, is_general_administrator=True).exists()
 
 
-def test_invite_a_new_person(admin_client, tenant, admin, django_capture_on_commit_callbacks):
+def test_inviting_adds_nobody_and_sends_a_link(admin_client, tenant, admin,
+                                               django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(url(tenant), {"email": "New@Example.com", "is_admin": "on"})
     assert response.status_code == 302
-    member = TenantMember.objects.get(tenant=tenant, user__email="new@example.com")
-    assert member.is_admin and not member.user.has_usable_password()
+    assert not TenantMember.objects.filter(tenant=tenant, user__email="new@example.com").exists()
+    assert not User.objects.filter(email="new@example.com").exists()
+    invitation = TenantInvitation.objects.get(tenant=tenant)
+    assert invitation.email == "new@example.com" and invitation.is_admin
+    assert invitation.invited_by == admin.user
     [message] = mail.outbox
-    assert message.to == ["new@example.com"] and "/password/reset/key/" in message.body
+    assert message.to == ["new@example.com"] and "/my/invitations/" in message.body
+    token = message.body.split("/my/invitations/")[1].split("/")[0]
+    assert invitation.token_hash == hashlib.sha256(token.encode()).hexdigest() and token not in str(
+        list(TenantInvitation.objects.values()))
     assert admin.user.email in message.body
-    assert AuditEntry.objects.get(event_type="tenant.member_added").actor == admin.user
+    assert AuditEntry.objects.get(event_type="tenant.member_invited").actor == admin.user
 
 
 def test_invite_refuses_bad_and_duplicate_addresses(admin_client, tenant, plain):
@@ -98,7 +107,7 @@ def test_invite_refuses_bad_and_duplicate_addresses(admin_client, tenant, plain)
     response = admin_client.post(url(tenant), {"email": plain.user.email.upper()})
     assert "already a member" in response.text
     assert TenantMember.objects.filter(tenant=tenant).count() == 2
-    assert User.objects.count() == 2 and not mail.outbox
+    assert not TenantInvitation.objects.exists() and not mail.outbox
 
 
 def test_grant_and_withdraw_administrator(admin_client, tenant, admin, plain):
