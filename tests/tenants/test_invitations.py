@@ -203,3 +203,14 @@ def test_only_administrators_invite(tenant, admin):
     with pytest.raises(PermissionDenied, match="Only the administrators"):
         member_services.invite_member(actor=UserFactory(), tenant=tenant, email="x@example.com")
     assert not TenantInvitation.objects.exists()
+
+
+def test_signing_in_from_the_invitation_comes_back_to_it(client, tenant, admin,
+                                                         django_capture_on_commit_callbacks):
+    token = invite(admin, tenant, "new@example.com", capture=django_capture_on_commit_callbacks)
+    UserFactory(email="new@example.com", password="a long enough password 42")
+    assert "/accounts/login/?next=" in client.get(invitation_url(token)).text
+    response = client.post(reverse("account_login") + f"?next={invitation_url(token)}",
+                           {"login": "new@example.com", "password": "a long enough password 42"})
+    assert response.status_code == 302 and response["Location"] == invitation_url(token)
+    assert "Accept and join North AS" in client.get(invitation_url(token)).text
