@@ -5,6 +5,21 @@ import logging
 from config.logging import RedactSecretPaths
 
 
+def _handler_lines(caplog) -> list[str]:
+    """The captured records as the console handler writes them: through its configured filters.
+
+    The filters are built from settings.LOGGING rather than taken from the root logger, which a
+    Celery worker started by another test may have replaced."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    config = settings.LOGGING
+    filters = [import_string(config["filters"][name]["()"])()
+               for name in config["handlers"]["console"]["filters"]]
+    formatter = logging.Formatter()
+    return [formatter.format(r) for r in caplog.records if all(f.filter(r) for f in filters)]
+
+
 def test_invitation_token_is_redacted_from_request_log_lines():
     record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Not Found: %s",
                                ("/portal/invitations/abcDEF123-secret/",), None)
@@ -23,8 +38,7 @@ def test_other_lines_are_untouched():
 def test_a_404_on_an_invitation_link_logs_no_token(client, caplog, db):
     caplog.set_level(logging.WARNING, logger="django.request")
     client.get("/portal/invitations/no-such-token-0123456789/")
-    handler = logging.getLogger().handlers[0]
-    lines = [handler.format(r) for r in caplog.records if all(f.filter(r) for f in handler.filters)]
+    lines = _handler_lines(caplog)
     assert lines and not any("no-such-token-0123456789" in line for line in lines)
 
 
@@ -58,11 +72,6 @@ def test_credentials_in_query_strings_are_redacted_and_other_parameters_kept():
     record = logging.LogRecord("django.server", logging.INFO, __file__, 1, "%s", (kept,), None)
     RedactSecretPaths().filter(record)
     assert record.getMessage() == kept
-
-
-def _handler_lines(caplog) -> list[str]:
-    handler = logging.getLogger().handlers[0]
-    return [handler.format(r) for r in caplog.records if all(f.filter(r) for f in handler.filters)]
 
 
 def test_a_403_is_logged_as_one_line_with_its_reason_and_no_traceback(caplog, rf):
