@@ -150,3 +150,37 @@ def test_the_staff_pages_name_no_operating_system_user(tenant, app_manager, monk
     monkeypatch.setattr("getpass.getuser", lambda: "oncall")
     suspend_tenant(actor=app_manager, tenant=tenant, reason="Unpaid")
     assert AuditEntry.objects.get().message == "Unpaid"
+
+
+# Each command action, its extra arguments and the row of the transition table it applies.
+COMMAND_ACTIONS = {
+    "suspend": ((), "suspend"),
+    "resume": ((), "resume"),
+    "start-maintenance": (("--mode", "online"), "start_online_maintenance"),
+    "end-maintenance": ((), "end_maintenance"),
+    "upgrade": (("--version", "11.0"), "upgrade"),
+    "move": (("--endpoint", "https://new.example.com"), "move"),
+    "restore-backup": ((), "restore_backup"),
+    "delete": ((), "delete"),
+    "retry-provisioning": ((), "retry_provisioning"),
+}
+
+
+@pytest.mark.parametrize(("action", "state"), [(a, s) for a in COMMAND_ACTIONS for s in TenantState])
+def test_every_command_action_in_every_state_follows_the_transition_table(action, state):
+    from tenants.services.lifecycle import TRANSITIONS
+
+    extra, row = COMMAND_ACTIONS[action]
+    tenant = TenantFactory(context_identifier="Cust4343", state=state, version_label="10.0",
+                           public_endpoint="https://old.example.com", webapi_url="https://old.example.com/api/")
+    target = TRANSITIONS[row].get(state)
+    if target is None:
+        with pytest.raises(CommandError):
+            run("Cust4343", action, *extra)
+        tenant.refresh_from_db()
+        assert tenant.state == state and tenant.version_label == "10.0"
+        assert not AuditEntry.objects.filter(tenant_id=tenant.pk).exists()
+    else:
+        assert f"is now {TenantState(target).label}" in run("Cust4343", action, *extra)
+        tenant.refresh_from_db()
+        assert tenant.state == target
