@@ -6,10 +6,11 @@ import re
 # Invitation links carry their token in the path (/portal/invitations/<token>/), in the sign-up
 # link (?invitation=<token>) and, URL-encoded, in a sign-in link's ?next=; so do custom-app
 # confirmation links (/my/confirm-authorization/<token>/) and tenant invitations
-# (/my/invitations/<token>/). Request logs (404s, the development server's access log) would
-# otherwise write them out.
+# (/my/invitations/<token>/) and password-reset (set-password) links. Request logs (404s, the
+# development server's access log) would otherwise write them out.
 SECRET_PATHS = re.compile(
-    r"((?:/portal/invitations/|%2Fportal%2Finvitations%2F|/my/confirm-authorization/"
+    r"((?:/portal/invitations/|%2Fportal%2Finvitations%2F|/accounts/password/reset/key/"
+    r"|%2Faccounts%2Fpassword%2Freset%2Fkey%2F|/my/confirm-authorization/"
     r"|%2Fmy%2Fconfirm-authorization%2F|/my/invitations/|%2Fmy%2Finvitations%2F)|[?&]invitation=)"
     r"[^/\s\"?&%]+", re.IGNORECASE)
 

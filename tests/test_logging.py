@@ -120,3 +120,12 @@ def test_tenant_invitation_tokens_are_redacted():
     record = logging.LogRecord("django.server", logging.INFO, __file__, 1, "%s", (kept,), None)
     RedactSecretPaths().filter(record)
     assert record.getMessage() == kept
+
+
+def test_password_reset_keys_are_redacted():
+    encoded = "%2Faccounts%2Fpassword%2Freset%2Fkey%2F22-dj2qcz-18"
+    for line in ('"GET /accounts/password/reset/key/22-dj2qcz-181222485549e7/ HTTP/1.1" 302',
+                 f'"GET /accounts/login/?next={encoded} HTTP/1.1" 200'):
+        record = logging.LogRecord("django.server", logging.INFO, __file__, 1, "%s", (line,), None)
+        RedactSecretPaths().filter(record)
+        assert "dj2qcz" not in record.getMessage() and "[token]" in record.getMessage()
