@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.views import EmailAddressesView
 from appstore.sitemaps import SITEMAPS
 from appstore.urls import portal_patterns, review_patterns
 from appstore.views.portal import PartnerSignupView
@@ -19,6 +20,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Signing up from the portal creates a company; allauth handles the rest of the account.
     path("accounts/signup/", PartnerSignupView.as_view(), name="account_signup"),
+    path("accounts/email/", EmailAddressesView.as_view(), name="account_email"),
     path("accounts/", include("allauth.urls")),
     path("portal/", include(authorization_requests.portal_patterns)),
     path("portal/", include(deliveries.portal_patterns)),
