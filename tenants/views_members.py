@@ -167,6 +167,9 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     })
 
 
+INVITATION_AFTER_PASSWORD = "invitation_after_password"
+
+
 def _create_account(request: HttpRequest, found, login_url: str) -> HttpResponse:
     """The link proves its holder reads the invited mailbox: an account for that address is created
     without a password, and its owner chooses one, then opens the link again to accept."""
@@ -174,8 +177,10 @@ def _create_account(request: HttpRequest, found, login_url: str) -> HttpResponse
     if not created and user.has_usable_password():
         messages.info(request, f"There is already an account for {found.email}: sign in to accept.")
         return redirect(login_url)
-    messages.info(request, f"Choose a password for {found.email}, sign in, then open the invitation link "
-                           f"again to join {found.tenant.company_name}.")
+    # The page shown once the password is chosen offers to sign in and come back here.
+    request.session[INVITATION_AFTER_PASSWORD] = request.path
+    messages.info(request, f"Choose a password for {found.email}; then sign in to accept the invitation "
+                           f"to {found.tenant.company_name}.")
     return redirect(password_setup_url(user))
 
 

@@ -1,6 +1,7 @@
 """Tenant member invitations: nobody joins without accepting, signed in with the invited address."""
 
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from django.core import mail
@@ -157,6 +158,8 @@ def test_an_address_without_an_account_creates_one_then_accepts(client, tenant, 
     user = User.objects.get(email="fresh@example.com")
     assert not user.has_usable_password()
     assert not TenantMember.objects.filter(user=user).exists()  # joining still needs accepting
+    done = client.get(reverse("account_reset_password_from_key_done"))
+    assert f'?next={quote(invitation_url(token), safe="")}' in done.text  # back to the invitation
     user.set_password("a long enough password 42")
     user.save()
     # With a password the account signs in instead.
