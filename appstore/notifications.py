@@ -8,6 +8,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.models import APP_MANAGER_GROUP, User
+from accounts.tokens import token_checksum
 
 from .models import (
     ConfigurationVersion,
@@ -16,7 +17,6 @@ from .models import (
     PartnerProfileVersion,
     VersionState,
 )
-from .selectors.team import token_hash
 
 
 def _send(template: str, context: dict, recipients: list[str]) -> int:
@@ -85,7 +85,7 @@ def invitation_sent(*, invitation_id: int, token: str) -> int:
     """Send the sign-up link of an invitation; nothing if it was revoked, used or re-sent meanwhile."""
     invitation = Invitation.objects.select_related("partner", "invited_by").get(pk=invitation_id)
     if (invitation.accepted_at or invitation.revoked_at
-            or not secrets.compare_digest(invitation.token_hash, token_hash(token))):
+            or not secrets.compare_digest(invitation.token_hash, token_checksum(token))):
         return 0
     context = {"invitation": invitation, "partner": invitation.partner, "inviter": invitation.invited_by,
                "site_url": settings.SITE_URL,

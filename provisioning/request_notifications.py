@@ -12,9 +12,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.models import APP_MANAGER_GROUP, User
+from accounts.tokens import token_checksum
 
 from .models import AuthorizationRequest, AuthorizationRequestState
-from .request_selectors import token_checksum
 
 # What the partner is told about, and the state the request must still be in.
 DECISION_STATES = {

@@ -1,11 +1,11 @@
 """Reads of custom-app authorization requests: the partner's (scoped to the partner), staff's queue,
 and the customer's confirmation link."""
 
-import hashlib
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.tokens import token_checksum
 from appstore.models import App, AuthorizationLevel, Partner
 from appstore.selectors.configuration import live_configuration
 from tenants.models import Environment, Tenant, TenantMember
@@ -15,10 +15,6 @@ from .models import Authorization, AuthorizationRequest, AuthorizationRequestSta
 # Custom apps are activated per customer only where they run at the Explicit level.
 REQUEST_ENVIRONMENTS = ("stage", "online")
 REQUEST_RELATIONS = ("app__partner", "environment", "requested_by", "decided_by", "authorization")
-
-
-def token_checksum(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def request_environments(app: App) -> list[Environment]:

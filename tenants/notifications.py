@@ -9,9 +9,9 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.services import password_setup_url
+from accounts.tokens import token_checksum
 
 from .models import TenantInvitation, TenantMember
-from .selectors import token_hash
 
 
 def member_invited(*, member_id: int, new_account: bool, inviter_id: int | None = None) -> int:
@@ -40,7 +40,7 @@ def member_invitation(*, invitation_id: int, token: str) -> int:
     invitation = (TenantInvitation.objects.select_related("tenant__environment", "invited_by")
                   .filter(pk=invitation_id).first())
     if (invitation is None or invitation.accepted_at or invitation.revoked_at
-            or not secrets.compare_digest(invitation.token_hash, token_hash(token))):
+            or not secrets.compare_digest(invitation.token_hash, token_checksum(token))):
         return 0
     context = {"invitation": invitation, "tenant": invitation.tenant, "inviter": invitation.invited_by,
                "url": settings.SITE_URL + reverse("tenant-members:invitation", args=[token])}

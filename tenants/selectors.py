@@ -1,12 +1,12 @@
 """Reading tenants for the staff pages and a tenant's member list."""
 
-import hashlib
 import re
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.tokens import token_checksum
 from audit.models import AuditEntry
 
 from .models import Tenant, TenantInvitation, TenantMember, TenantState
@@ -59,11 +59,6 @@ def member_of(tenant: Tenant, pk: int) -> TenantMember | None:
     return TenantMember.objects.filter(tenant=tenant, pk=pk).select_related("user", "tenant").first()
 
 
-def token_hash(token: str) -> str:
-    """Invitation tokens are kept only as this SHA-256 hex digest."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def open_invitations(tenant: Tenant) -> QuerySet[TenantInvitation]:
     """Invitations neither accepted nor revoked, newest first (the expired ones too, to be revoked)."""
     return (TenantInvitation.objects.filter(tenant=tenant, accepted_at__isnull=True, revoked_at__isnull=True)
@@ -75,7 +70,7 @@ def invitation_by_token(token: str) -> TenantInvitation | None:
     if not token:
         return None
     return (TenantInvitation.objects.select_related("tenant__environment", "invited_by")
-            .filter(token_hash=token_hash(token)).first())
+            .filter(token_hash=token_checksum(token)).first())
 
 
 def invitation_problem(invitation: TenantInvitation | None) -> str:

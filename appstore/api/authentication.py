@@ -13,8 +13,9 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
+from accounts.tokens import token_checksum
+
 from ..models import PartnerApiToken, PartnerMember
-from ..services.api_tokens import hash_token
 
 KEYWORD = "Bearer"
 INVALID_TOKEN = "The API token is invalid, revoked, or no longer allowed to sign in."
@@ -37,7 +38,7 @@ class ApiTokenAuthentication(BaseAuthentication):
 
     def authenticate_token(self, raw: str):
         token = (PartnerApiToken.objects.select_related("partner", "created_by")
-                 .filter(token_hash=hash_token(raw), revoked_at__isnull=True).first())
+                 .filter(token_hash=token_checksum(raw), revoked_at__isnull=True).first())
         if token is None:
             raise exceptions.AuthenticationFailed(INVALID_TOKEN)
         user = token.created_by

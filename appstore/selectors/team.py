@@ -1,7 +1,5 @@
 """Reads about a partner's team: members with their roles, invitations, reassignable apps."""
 
-import hashlib
-
 from django.db.models import (
     BooleanField,
     Count,
@@ -16,12 +14,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
+from accounts.tokens import token_checksum
+
 from ..models import App, Invitation, Partner, PartnerMember
-
-
-def token_hash(token: str) -> str:
-    """Invitation tokens are kept only as this SHA-256 hex digest."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _flag(condition: Q) -> ExpressionWrapper:
@@ -83,7 +78,7 @@ def invitation_by_token(token: str) -> Invitation | None:
     if not token:
         return None
     return (Invitation.objects.select_related("partner", "invited_by")
-            .filter(token_hash=token_hash(token)).first())
+            .filter(token_hash=token_checksum(token)).first())
 
 
 def invitation_problem(invitation: Invitation | None) -> str:

@@ -4,13 +4,13 @@ A token acts for the member who created it, with that member's permissions at th
 each request (appstore.api.authentication checks them).
 """
 
-import hashlib
 import secrets
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.tokens import token_checksum
 from audit import services as audit
 
 from ..models import Partner, PartnerApiToken
@@ -20,10 +20,6 @@ from ..permissions import membership, require_partner_permission
 TOKEN_PREFIX = "pat_"
 DISPLAY_PREFIX_LENGTH = 12
 NAME_MAX_LENGTH = PartnerApiToken._meta.get_field("name").max_length
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def new_raw_token() -> str:
@@ -42,7 +38,7 @@ def create_api_token(*, actor, partner: Partner, name: str) -> tuple[PartnerApiT
     raw = new_raw_token()
     token = PartnerApiToken.objects.create(
         partner=partner, created_by=actor, name=name, prefix=raw[:DISPLAY_PREFIX_LENGTH],
-        token_hash=hash_token(raw))
+        token_hash=token_checksum(raw))
     audit.record(event_type="api_token_created", actor=actor, partner=partner,
                  message=f"API token “{name}” (#{token.pk}) created",
                  changes={"api_token": [None, name]})

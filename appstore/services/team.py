@@ -16,11 +16,12 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.tokens import token_checksum
 from audit import services as audit
 
 from ..models import App, Invitation, Partner, PartnerApiToken, PartnerMember
 from ..permissions import require_partner_permission
-from ..selectors.team import invitation_by_token, invitation_problem, member_roles, team_managers, token_hash
+from ..selectors.team import invitation_by_token, invitation_problem, member_roles, team_managers
 from ..tasks import notify_invitation
 
 INVITATION_DAYS = 14
@@ -80,7 +81,7 @@ def _flags(permissions: dict, allowed: tuple[str, ...]) -> dict[str, bool]:
 
 def _new_token() -> tuple[str, str]:
     token = secrets.token_urlsafe(32)
-    return token, token_hash(token)
+    return token, token_checksum(token)
 
 
 def _send_invitation(invitation: Invitation, token: str) -> None:

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from jwcrypto import jws, jwt
 from oauth2_provider.views import RevokeTokenView, TokenView
 
+from accounts.tokens import token_checksum
 from tenants.models import Environment
 
 from ..models import AccessToken, AuthorizationError, LoginClient
@@ -199,12 +200,10 @@ class IntrospectView(EnvironmentScopedMixin, View):
         return JsonResponse({"active": False})
 
     def _access_token(self, caller, token: str) -> JsonResponse:
-        import hashlib
-
         row = (
             AccessToken.objects.select_related("application", "authorization__tenant", "user")
             .filter(
-                token_checksum=hashlib.sha256(token.encode()).hexdigest(),
+                token_checksum=token_checksum(token),
                 application__environment=self.environment,
             )
             .first()

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.tokens import token_checksum
 from appstore.models import App
 from appstore.permissions import require_app_manager, require_app_permission
 from appstore.selectors.configuration import live_configuration
@@ -42,7 +43,6 @@ from ..request_selectors import (
     active_activation,
     request_environments,
     tenant_of,
-    token_checksum,
 )
 from .authorizations import consent_grants, count_install, system_user_token_for, tenant_admin, uninstall
 from .notifications import notify_app_event

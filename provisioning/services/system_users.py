@@ -3,7 +3,6 @@ and exchanges it for a ticket ``7T:<random>`` that acts without any user's right
 
 import base64
 import binascii
-import hashlib
 import logging
 import secrets
 import time
@@ -17,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.tokens import token_checksum
 from appstore.models import AppClient, ClientCertificate, ClientSecret
 from audit.models import AuditEntry
 from audit.services import record
@@ -49,10 +49,6 @@ class ExchangeError(Exception):
         self.code = code
         self.message = message
         self.bad_input = bad_input
-
-
-def ticket_checksum(ticket: str) -> str:
-    return hashlib.sha256(ticket.encode("utf-8")).hexdigest()
 
 
 def _field(payload: dict, name: str) -> str:
@@ -201,7 +197,7 @@ def exchange(*, environment: Environment, payload: object, now: datetime | None 
         )
     ticket = "7T:" + secrets.token_urlsafe(32)
     SystemUserTicket.objects.create(
-        authorization=authorization, checksum=ticket_checksum(ticket), last_used_at=now
+        authorization=authorization, checksum=token_checksum(ticket), last_used_at=now
     )
     return ExchangeResult(ok=True, token=_ticket_jwt(environment, authorization, ticket))
 
@@ -215,7 +211,7 @@ def use_ticket(
     row = (
         SystemUserTicket.objects.select_for_update()
         .select_related("authorization__tenant", "authorization__app")
-        .filter(checksum=ticket_checksum(ticket), authorization__tenant__environment=environment)
+        .filter(checksum=token_checksum(ticket), authorization__tenant__environment=environment)
         .first()
     )
     if row is None:

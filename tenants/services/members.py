@@ -16,11 +16,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.services import get_or_create_invited_user, normalise_email
+from accounts.tokens import token_checksum
 from audit.models import AuditEntry
 from audit.services import record
 
 from ..models import Tenant, TenantInvitation, TenantMember, TenantState
-from ..selectors import invitation_by_token, invitation_problem, token_hash
+from ..selectors import invitation_by_token, invitation_problem
 from .lifecycle import TenantError, _require_staff, signed
 
 INVITATION_DAYS = 14
@@ -94,7 +95,7 @@ def invite_member(*, actor, tenant: Tenant, email: str, is_admin: bool = False,
         pending.save(update_fields=["revoked_at"])
     token = secrets.token_urlsafe(32)
     invitation = TenantInvitation.objects.create(
-        tenant=tenant, email=email, is_admin=is_admin, token_hash=token_hash(token),
+        tenant=tenant, email=email, is_admin=is_admin, token_hash=token_checksum(token),
         invited_by=actor if getattr(actor, "pk", None) else None,
         expires_at=timezone.now() + timedelta(days=INVITATION_DAYS))
     record(event_type="tenant.member_invited", actor=actor, source=source, tenant=tenant,
