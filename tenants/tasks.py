@@ -10,10 +10,6 @@ from .models import Tenant, TenantState
 logger = logging.getLogger(__name__)
 
 
-class ProvisioningError(Exception):
-    pass
-
-
 def build_crm(tenant: Tenant) -> dict:
     """Set up the tenant's CRM and return where it lives; the CRM sandbox serves every tenant here."""
     base = f"{settings.SITE_URL}/sandbox/{tenant.environment.code}/{tenant.context_identifier}"

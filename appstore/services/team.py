@@ -21,7 +21,7 @@ from audit import services as audit
 
 from ..models import App, Invitation, Partner, PartnerApiToken, PartnerMember
 from ..permissions import require_partner_permission
-from ..selectors.team import invitation_by_token, invitation_problem, member_roles, team_managers
+from ..selectors.team import invitation_by_token, invitation_problem, member_roles
 from ..tasks import notify_invitation
 
 INVITATION_DAYS = 14
@@ -97,10 +97,6 @@ def _lock_team(partner: Partner) -> list[PartnerMember]:
 
 def _is_manager(values: dict) -> bool:
     return bool(values["can_login"] and values["can_users"])
-
-
-def _other_managers(member: PartnerMember) -> bool:
-    return team_managers(member.partner).exclude(pk=member.pk).exists()
 
 
 def _email(user) -> str | None:
