@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "appstore",
     "oauth2_provider",
     "provisioning",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -327,3 +328,10 @@ NOTIFICATION_RETRY_DELAYS = [int(s) for s in env_list("NOTIFICATION_RETRY_DELAYS
 
 # How many development (sod) tenants, not deleted, a partner may have asked for from the portal.
 DEVELOPMENT_TENANTS_PER_PARTNER = int(os.environ.get("DEVELOPMENT_TENANTS_PER_PARTNER", "5"))
+
+# Integration services (SPEC §10): seconds between attempts of a call that failed transiently,
+# the largest answer read from a connector or a CRM API, and how long a run holds its lock
+# without a sign of life before another run may take over.
+INTEGRATION_RETRY_DELAYS = [float(x) for x in env_list("INTEGRATION_RETRY_DELAYS", "1,4")]
+INTEGRATION_MAX_RESPONSE_BYTES = int(os.environ.get("INTEGRATION_MAX_RESPONSE_BYTES", 8 * 1024 * 1024))
+INTEGRATION_LOCK_LEASE_SECONDS = int(os.environ.get("INTEGRATION_LOCK_LEASE_SECONDS", 120))

@@ -193,6 +193,8 @@ class AccessToken(AbstractAccessToken):
     """An opaque access token ``8A:<ctx>.<random>``; only its checksum is stored."""
 
     authorization = models.ForeignKey(Authorization, on_delete=models.CASCADE, related_name="+")
+    # Issued to the platform's integration service (SPEC §9) for a run of the app, not to a person.
+    integration_service = models.BooleanField(default=False)
 
     class Meta(AbstractAccessToken.Meta):
         swappable = "OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL"

@@ -59,6 +59,7 @@ class OutboundResult:
     truncated: bool = False
     location: str = ""  # a redirect's target, without query (it is not followed)
     limit: int = 0  # the size cap the body was read up to
+    refused: bool = False  # the address may not be called: trying again will not help
 
     @property
     def ok(self) -> bool:
@@ -258,6 +259,7 @@ def request(method: str, url: str, *, json: object = None, headers: dict | None 
     started = time.monotonic()
     status, body, truncated, error, detail, location = None, b"", False, "", "", ""
     problem = check_url(url)
+    refused = bool(problem)
     if problem:
         error = problem
     else:
@@ -271,6 +273,7 @@ def request(method: str, url: str, *, json: object = None, headers: dict | None 
                     location = loggable_url(urljoin(url, response.headers.get("Location", "")))
                 body, truncated = _read_capped(response, limit)
         except (requests.RequestException, OutboundRefused) as exc:
+            refused = any(isinstance(item, OutboundRefused) for item in _causes(exc))
             error = _error_text(exc, url, connect_timeout, read_timeout)
             detail = _technical(exc)
         finally:
@@ -278,7 +281,7 @@ def request(method: str, url: str, *, json: object = None, headers: dict | None 
                 session.close()
     duration_ms = int((time.monotonic() - started) * 1000)
     result = OutboundResult(url=url, status_code=status, body=body, duration_ms=duration_ms, error=error,
-                            truncated=truncated, location=location, limit=limit)
+                            truncated=truncated, location=location, limit=limit, refused=refused)
     logged = f" ({error}{' | ' + detail if detail else ''})" if error else ""
     logger.info(
         "outbound %s %s -> %s in %d ms%s", method.upper(), loggable_url(url),

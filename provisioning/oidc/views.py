@@ -219,11 +219,13 @@ class IntrospectView(EnvironmentScopedMixin, View):
                 "scope": row.scope,
                 "client_id": row.application.client_id,
                 "ctx": row.authorization.tenant.context_identifier,
-                "sub": str(row.user_id),
+                "sub": (f"integration:{row.application.client_id}" if row.integration_service
+                        else str(row.user_id)),
                 "username": row.user.email if row.user else "",
                 "exp": int(row.expires.timestamp()),
                 "iss": issuer_for(self.environment.code),
                 "system_user": False,
+                "integration_service": row.integration_service,
             }
         )
 
@@ -254,6 +256,7 @@ class IntrospectView(EnvironmentScopedMixin, View):
                 "exp": int((row.last_used_at + system_users.TICKET_IDLE).timestamp()),
                 "iss": issuer_for(self.environment.code),
                 "system_user": True,
+                "integration_service": False,
             }
         )
 

@@ -1,0 +1,372 @@
+"""Setting up an ERP connection (SPEC §10): the connector's configuration fields, testing them,
+saving the connection under a new GUID, fetching actor types and their fields, activation,
+the schedule and deletion. Only the tenant's administrators may do any of it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from audit.models import AuditEntry
+from audit.services import record
+from provisioning.models import Authorization
+from provisioning.services.authorizations import tenant_admin
+
+from ... import handshake
+from ...models import ActorTypeMapping, ErpConnection, FieldAccess, FieldType
+from .. import values as codec
+from ..connector import ConnectorError
+from ..crm_fields import ENTITY_OF
+from . import mapping, schedule
+from .target import EndpointOff, config_values, connector_for, erp_endpoint, recorder_for, set_config_values
+
+MIN_INTERVAL, MAX_INTERVAL = 30, 24 * 3600
+SETUP_ERRORS = (ConnectorError, handshake.HandshakeFailed, EndpointOff)
+
+
+class SetupRefused(Exception):  # noqa: N818 - shown to the tenant admin as it is
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class TestResult:
+    ok: bool
+    explanation: str
+
+
+def require_admin(user, authorization: Authorization) -> None:
+    if tenant_admin(user, authorization.tenant) is None:
+        raise PermissionDenied(
+            f"Only the administrators of {authorization.tenant.company_name} can manage ERP connections."
+        )
+
+
+def _usable(authorization: Authorization) -> None:
+    if not authorization.is_usable:
+        raise SetupRefused(
+            f"{authorization.app.name} is not authorized for this company ({authorization.current_status})."
+        )
+    if erp_endpoint(authorization) is None:
+        raise SetupRefused(
+            f"{authorization.app.name} does not offer ERP sync in {authorization.tenant.environment.code}."
+        )
+
+
+def _explained(exc: Exception) -> str:
+    return getattr(exc, "user", None) or str(exc)
+
+
+def _call(
+    authorization: Authorization,
+    operation: str,
+    payload: dict | None = None,
+    connection: ErpConnection | None = None,
+    **kwargs,
+) -> dict:
+    recorder = recorder_for(authorization, connection)
+    try:
+        client = connector_for(authorization, recorder, connection)
+    except EndpointOff as exc:
+        raise SetupRefused(str(exc)) from None
+    try:
+        return client.call(operation, payload, **kwargs)
+    except SETUP_ERRORS as exc:
+        raise SetupRefused(_explained(exc)) from None
+    finally:
+        client.close()
+        recorder.flush()
+
+
+def field_metadata(raw: object, where: str) -> list[dict]:
+    """FieldMetadata from a connector answer, checked; SetupRefused names what is wrong."""
+    if not isinstance(raw, list):
+        raise SetupRefused(f"The connector's {where} is not a list of fields.")
+    fields, seen = [], set()
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("FieldKey"), str) or not item["FieldKey"]:
+            raise SetupRefused(f"The connector's {where} has a field without a FieldKey.")
+        key = item["FieldKey"][:80]
+        if key.lower() in seen:
+            raise SetupRefused(f"The connector's {where} names the field {key} twice.")
+        seen.add(key.lower())
+        try:
+            field_type = FieldType(int(item.get("FieldType", FieldType.TEXT)))
+            access = FieldAccess(int(item.get("Access", FieldAccess.NORMAL)))
+        except (TypeError, ValueError):
+            raise SetupRefused(f"The connector's field {key} has an unknown FieldType or Access.") from None
+        fields.append(
+            {
+                "FieldKey": key,
+                "DisplayName": str(item.get("DisplayName") or key)[:120],
+                "DisplayDescription": str(item.get("DisplayDescription") or "")[:500],
+                "FieldType": int(field_type),
+                "ListName": str(item.get("ListName") or "")[:80],
+                "DefaultValue": ""
+                if item.get("DefaultValue") is None
+                else str(item.get("DefaultValue"))[:500],
+                "MaxLength": max(0, int(item.get("MaxLength") or 0))
+                if str(item.get("MaxLength") or 0).isdigit()
+                else 0,
+                "Access": int(access),
+                "Rank": int(item["Rank"]) if isinstance(item.get("Rank"), int) else 0,
+            }
+        )
+    return sorted(fields, key=lambda f: (f["Rank"], f["FieldKey"].lower()))
+
+
+def config_fields(*, user, authorization: Authorization) -> list[dict]:
+    """GetConfigData: the fields the connection form shows."""
+    require_admin(user, authorization)
+    _usable(authorization)
+    return field_metadata(
+        _call(authorization, "GetConfigData", with_connection=False).get("Fields"), "configuration fields"
+    )
+
+
+def list_choices(*, user, authorization: Authorization, fields: list[dict]) -> dict[str, list[dict]]:
+    """The items of every List configuration field, by ListName (GetList without a connection)."""
+    require_admin(user, authorization)
+    choices = {}
+    for field in fields:
+        if field["FieldType"] == FieldType.LIST and field["ListName"] and field["ListName"] not in choices:
+            answer = _call(authorization, "GetList", {"ListName": field["ListName"]}, with_connection=False)
+            choices[field["ListName"]] = mapping.list_items(answer.get("Items"))
+    return choices
+
+
+def clean_config(fields: list[dict], raw: dict[str, str]) -> dict[str, str]:
+    """The values to send, encoded; ValidationError per field for what is missing or malformed."""
+    errors, values = {}, {}
+    for field in fields:
+        key, field_type = field["FieldKey"], field["FieldType"]
+        if field_type == FieldType.LABEL:
+            continue
+        text = (raw.get(key) or "").strip() if field_type != FieldType.PASSWORD else (raw.get(key) or "")
+        if field["Access"] == FieldAccess.READ_ONLY:
+            text = field["DefaultValue"]
+        if field_type == FieldType.CHECKBOX:
+            text = "[I:1]" if text in ("1", "on", "true", "True", "[I:1]") else "[I:0]"
+        elif text and field_type in (FieldType.INTEGER, FieldType.DOUBLE, FieldType.DATE):
+            try:
+                text = codec.encode(
+                    codec.decode(text, field_type)
+                    if text.startswith("[")
+                    else _parse_plain(text, field_type),
+                    field_type,
+                )
+            except (ValueError, ArithmeticError) as exc:
+                errors[key] = f"{field['DisplayName']}: {exc}."
+                continue
+        if not text and field["Access"] == FieldAccess.MANDATORY:
+            errors[key] = f"{field['DisplayName']} is required."
+            continue
+        if field["MaxLength"] and len(text) > field["MaxLength"]:
+            errors[key] = f"{field['DisplayName']} has at most {field['MaxLength']} characters."
+            continue
+        values[key] = text
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def _parse_plain(text: str, field_type: int):
+    from datetime import date, datetime
+
+    if field_type == FieldType.INTEGER:
+        return int(text)
+    if field_type == FieldType.DOUBLE:
+        return text
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return datetime.combine(date.fromisoformat(text), datetime.min.time())
+
+
+def test_config(*, user, authorization: Authorization, values: dict) -> TestResult:
+    """TestConfigData: whether the connector accepts the values, with its explanation."""
+    require_admin(user, authorization)
+    _usable(authorization)
+    try:
+        answer = _call(authorization, "TestConfigData", {"ConfigFields": values}, with_connection=False)
+    except SetupRefused as refused:
+        return TestResult(False, refused.message)
+    return TestResult(True, str(answer.get("UserExplanation") or "The connector accepted the configuration."))
+
+
+def create_connection(
+    *, user, authorization: Authorization, name: str, values: dict, fields: list[dict]
+) -> ErpConnection:
+    """Test, then SaveConnection under a new GUID, TestConnection and fetch actor types and fields."""
+    require_admin(user, authorization)
+    _usable(authorization)
+    name = " ".join((name or "").split()) or authorization.app.name
+    if len(name) > 120:
+        raise ValidationError({"name": "A name has at most 120 characters."})
+    tested = test_config(user=user, authorization=authorization, values=values)
+    if not tested.ok:
+        raise SetupRefused(tested.explanation)
+    connection = ErpConnection(
+        tenant=authorization.tenant,
+        app=authorization.app,
+        authorization=authorization,
+        name=name,
+        config_fields=fields,
+        connection_id=uuid.uuid4(),
+        created_by=user,
+        rank=ErpConnection.objects.filter(tenant=authorization.tenant).count() + 1,
+    )
+    set_config_values(connection, values)
+    _call(authorization, "SaveConnection", {"ConfigFields": values}, connection=connection)
+    try:
+        _call(authorization, "TestConnection", connection=connection)
+        with transaction.atomic():
+            connection.save()
+            record(
+                event_type="erp_connection.created",
+                actor=user,
+                source=AuditEntry.Source.PORTAL,
+                app=authorization.app,
+                tenant=authorization.tenant,
+                message=f"ERP connection {name} ({connection.connection_id}) created",
+            )
+        refresh_actor_types(user=user, connection=connection)
+    except SetupRefused:
+        # The connector knows a connection the platform does not keep: tell it to forget it.
+        try:
+            _call(authorization, "DeleteConnection", connection=connection)
+        except SetupRefused:
+            pass
+        if connection.pk:
+            connection.delete()
+        raise
+    return connection
+
+
+def update_config(*, user, connection: ErpConnection, values: dict) -> None:
+    authorization = connection.authorization
+    require_admin(user, authorization)
+    _usable(authorization)
+    tested = test_config(user=user, authorization=authorization, values=values)
+    if not tested.ok:
+        raise SetupRefused(tested.explanation)
+    previous = config_values(connection)
+    set_config_values(connection, values)
+    try:
+        _call(authorization, "SaveConnection", {"ConfigFields": values}, connection=connection)
+    except SetupRefused:
+        set_config_values(connection, previous)
+        raise
+    connection.save(update_fields=["config_encrypted", "updated_at"])
+    record(
+        event_type="erp_connection.configured",
+        actor=user,
+        app=connection.app,
+        tenant=connection.tenant,
+        message=f"ERP connection {connection.name} configuration saved",
+    )
+
+
+def refresh_actor_types(*, user, connection: ErpConnection) -> None:
+    """GetSupportedActorTypes and each type's fields; new fields are added, vanished ones marked
+    missing, and new fields auto-mapped by key."""
+    authorization = connection.authorization
+    require_admin(user, authorization)
+    answer = _call(authorization, "GetSupportedActorTypes", connection=connection)
+    types = answer.get("ActorTypes")
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+        raise SetupRefused("The connector's actor types are not a list of names.")
+    known = [t for t in types if t in ENTITY_OF]
+    fetched = {}
+    for actor_type in known:
+        fields = _call(
+            authorization, "GetSupportedActorTypeFields", {"ActorType": actor_type}, connection=connection
+        ).get("Fields")
+        fetched[actor_type] = field_metadata(fields, f"fields of {actor_type}")
+    with transaction.atomic():
+        connection.actor_types = known
+        connection.save(update_fields=["actor_types", "updated_at"])
+        for actor_type, fields in fetched.items():
+            mapping.merge_fields(connection=connection, actor_type=actor_type, fields=fields)
+        ActorTypeMapping.objects.filter(connection=connection).exclude(actor_type__in=known).update(
+            enabled=False
+        )
+    mapping.refresh_list_items(
+        connection=connection,
+        fetch=lambda op, payload: _call(authorization, op, payload, connection=connection),
+    )
+
+
+def set_schedule(*, user, connection: ErpConnection, sync_interval: int, rank: int) -> None:
+    require_admin(user, connection.authorization)
+    errors = {}
+    if not MIN_INTERVAL <= sync_interval <= MAX_INTERVAL:
+        errors["sync_interval"] = f"The interval is between {MIN_INTERVAL} seconds and 24 hours."
+    if not 1 <= rank <= 999:
+        errors["rank"] = "The rank is between 1 and 999."
+    if errors:
+        raise ValidationError(errors)
+    connection.sync_interval, connection.rank = sync_interval, rank
+    connection.save(update_fields=["sync_interval", "rank", "updated_at"])
+    schedule.reschedule(connection.tenant)
+
+
+def activate(*, user, connection: ErpConnection) -> None:
+    require_admin(user, connection.authorization)
+    _usable(connection.authorization)
+    problems = mapping.activation_problems(connection)
+    if problems:
+        raise SetupRefused(" ".join(problems))
+    connection.is_active = True
+    connection.save(update_fields=["is_active", "updated_at"])
+    schedule.reschedule(connection.tenant)
+    record(
+        event_type="erp_connection.activated",
+        actor=user,
+        app=connection.app,
+        tenant=connection.tenant,
+        message=f"ERP connection {connection.name} activated",
+    )
+
+
+def deactivate(*, user, connection: ErpConnection) -> None:
+    require_admin(user, connection.authorization)
+    connection.is_active = False
+    connection.save(update_fields=["is_active", "updated_at"])
+    schedule.reschedule(connection.tenant)
+    record(
+        event_type="erp_connection.deactivated",
+        actor=user,
+        app=connection.app,
+        tenant=connection.tenant,
+        message=f"ERP connection {connection.name} deactivated",
+    )
+
+
+def delete_connection(*, user, connection: ErpConnection) -> str:
+    """DeleteConnection at the connector, then the connection, its links and logs; returns a warning
+    when the connector could not be told."""
+    require_admin(user, connection.authorization)
+    warning = ""
+    try:
+        _call(connection.authorization, "DeleteConnection", connection=connection)
+    except SetupRefused as refused:
+        warning = f"The connector was not told ({refused.message}); it may still list the connection."
+    tenant, name, guid = connection.tenant, connection.name, connection.connection_id
+    with transaction.atomic():
+        connection.delete()
+        record(
+            event_type="erp_connection.deleted",
+            actor=user,
+            app=connection.app,
+            tenant=tenant,
+            message=f"ERP connection {name} ({guid}) deleted",
+        )
+    schedule.reschedule(tenant)
+    return warning
