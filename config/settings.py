@@ -4,6 +4,8 @@ With nothing set the platform runs on an embedded default: SQLite and a file-sys
 Celery broker under ``var/``, and a development secret key generated once into ``var/``.
 """
 
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -61,6 +63,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "django_celery_beat",
+    "crm_sandbox",
     "accounts",
     "audit",
     "tenants",
@@ -335,3 +338,11 @@ DEVELOPMENT_TENANTS_PER_PARTNER = int(os.environ.get("DEVELOPMENT_TENANTS_PER_PA
 INTEGRATION_RETRY_DELAYS = [float(x) for x in env_list("INTEGRATION_RETRY_DELAYS", "1,4")]
 INTEGRATION_MAX_RESPONSE_BYTES = int(os.environ.get("INTEGRATION_MAX_RESPONSE_BYTES", 8 * 1024 * 1024))
 INTEGRATION_LOCK_LEASE_SECONDS = int(os.environ.get("INTEGRATION_LOCK_LEASE_SECONDS", 120))
+
+# The CRM sandbox (crm_sandbox, the development CRM): it introspects tokens at the login service
+# of CRM_SANDBOX_LOGIN_URL as the resource server crm-sandbox-<env> with this secret.
+CRM_SANDBOX_CLIENT_SECRET = os.environ.get("CRM_SANDBOX_CLIENT_SECRET") or hmac.new(
+    SECRET_KEY.encode(), b"crm-sandbox-client-secret", hashlib.sha256).hexdigest()
+CRM_SANDBOX_LOGIN_URL = os.environ.get("CRM_SANDBOX_LOGIN_URL", SITE_URL).rstrip("/")
+# Its read-only pages: staff only, or every signed-in user in development.
+CRM_SANDBOX_OPEN_VIEW = env_bool("CRM_SANDBOX_OPEN_VIEW", DEBUG or EMBEDDED_DEFAULT)

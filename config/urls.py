@@ -34,6 +34,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("healthz", healthz, name="healthz"),
+    path("sandbox/", include("crm_sandbox.urls")),
     path("my/", include("provisioning.customer_urls")),
     path("my/", include("tenants.views_members")),
     path("review/tenants/", include("tenants.views_staff")),

@@ -20,6 +20,8 @@ from tenants.models import Environment, Tenant, TenantMember
 from .models import Authorization, AuthorizationStatus, LoginClient, ResourceServer
 
 CLIENT_ID = re.compile(r"[0-9a-f]{32}")
+# Resource servers registered by name (the CRM sandbox's crm-sandbox-<env>) besides generated ones.
+RESOURCE_SERVER_ID = re.compile(r"[0-9a-f]{32}|crm-sandbox-[a-z]{1,16}")
 
 
 def well_formed_client_id(value: object) -> bool:
@@ -62,12 +64,14 @@ def introspection_caller(request: HttpRequest, environment: Environment) -> Intr
     if credentials is None:
         return None
     client_id, secret = credentials
-    if not well_formed_client_id(client_id) or len(secret) > 512:
+    if not isinstance(client_id, str) or not RESOURCE_SERVER_ID.fullmatch(client_id) or len(secret) > 512:
         return None
     server = ResourceServer.objects.filter(environment=environment, client_id=client_id).first()
     if server is not None:
         valid = check_password(secret, server.secret_hash)
         return IntrospectionCaller(resource_server=server) if valid else None
+    if not well_formed_client_id(client_id):
+        return None
     client = LoginClient.objects_all.filter(environment=environment, client_id=client_id).first()
     if client is None:
         return None
