@@ -201,8 +201,11 @@ DEMO_DATABASES = (
 )
 
 
+ASCII_LETTERS = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
+
+
 def _slug(text: str) -> str:
-    return "".join(ch for ch in fold(text) if ch.isascii() and ch.isalnum()) or "company"
+    return "".join(ch for ch in fold(text).translate(ASCII_LETTERS) if ch.isascii() and ch.isalnum()) or "x"
 
 
 def _company_row(rng: random.Random, company_db: str, kind: str, index: int, stamp: str) -> tuple:
