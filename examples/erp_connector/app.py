@@ -646,6 +646,17 @@ def record_call(operation: str, started: float, status: int, answer: dict[str, A
     })
 
 
+def refusal_of(exc: HandshakeError | SettingsError, user: str) -> tuple[dict[str, Any], int]:
+    """401 for a token that does not verify; 503 when the connector cannot check it now (no settings,
+    the platform's keys unreachable), which the platform retries."""
+    if isinstance(exc, SettingsError):
+        return refused("The ERP connector is not configured.", str(exc), "NOT_CONFIGURED"), 503
+    if exc.status == 503:
+        return refused("The ERP connector cannot reach the platform's keys.", str(exc),
+                       "KEYS_UNAVAILABLE"), 503
+    return refused(user, str(exc), "INVALID_TOKEN"), 401
+
+
 @bp.post("/Authenticate")
 def authenticate() -> Response:
     started = time.perf_counter()
@@ -658,9 +669,9 @@ def authenticate() -> Response:
         if not isinstance(nonce, str) or not nonce:
             raise HandshakeError("The token has no nonce.")
     except (HandshakeError, SettingsError) as exc:
-        answer = refused("The platform's token was not accepted.", str(exc), "INVALID_TOKEN")
-        record_call("Authenticate", started, 401, answer)
-        return envelope(answer, 401)
+        answer, status = refusal_of(exc, "The platform's token was not accepted.")
+        record_call("Authenticate", started, status, answer)
+        return envelope(answer, status)
     answer = ok(Token=sign_reply(nonce, conf["private_key_pem"]))
     record_call("Authenticate", started, 200, answer, tenant_of(claims))
     return envelope(answer)
@@ -680,9 +691,9 @@ def operation_call(operation: str) -> Response:
             raise HandshakeError("No Authorization: Bearer <token> header.")
         claims = verify_token(token.strip(), jwks(), settings()["client_id"])
     except (HandshakeError, SettingsError) as exc:
-        answer = refused("The call was not authenticated.", str(exc), "INVALID_TOKEN")
-        record_call(operation, started, 401, answer, connection_id=connection_id)
-        return envelope(answer, 401)
+        answer, status = refusal_of(exc, "The call was not authenticated.")
+        record_call(operation, started, status, answer, connection_id=connection_id)
+        return envelope(answer, status)
     ctx = tenant_of(claims)
     if not isinstance(body, dict):
         answer = refused("The request body must be a JSON object.", code="INVALID_REQUEST")

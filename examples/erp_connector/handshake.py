@@ -26,6 +26,14 @@ LEEWAY = 60  # seconds of clock difference accepted for exp and nbf
 class HandshakeError(Exception):
     """The token does not verify; the message says why (it is logged, not shown to tenants)."""
 
+    status = 401
+
+
+class KeysUnavailable(HandshakeError):
+    """The platform's JWKS could not be fetched: nothing is wrong with the token, so try again later."""
+
+    status = 503
+
 
 class JwksCache:
     """The platform's signing keys, fetched with requests and kept; an unknown kid fetches them again
@@ -45,8 +53,14 @@ class JwksCache:
             age = time.monotonic() - self.fetched_at
             stale = self.keys is None or age > JWKS_MAX_AGE
             if stale or (force and age >= self.min_refetch):
-                self.keys = self.fetch()
-                self.fetched_at = time.monotonic()
+                try:
+                    self.keys = self.fetch()
+                    self.fetched_at = time.monotonic()
+                except KeysUnavailable:
+                    if self.keys is None or force:
+                        raise
+                    # Keep the keys we have while the platform is unreachable; retry in a while.
+                    self.fetched_at = time.monotonic() - JWKS_MAX_AGE + self.min_refetch
             assert self.keys is not None
             return self.keys
 
@@ -57,7 +71,8 @@ class JwksCache:
             response.raise_for_status()
             return KeySet.import_key_set(response.json())
         except (requests.RequestException, ValueError, JoseError) as exc:
-            raise HandshakeError(f"The platform's keys could not be fetched from {self.url}: {exc}") from None
+            raise KeysUnavailable(f"The platform's keys could not be fetched from {self.url}: {exc}") \
+                from None
 
 
 def verify_token(token: Any, keys: JwksCache, client_id: str) -> dict[str, Any]:

@@ -39,6 +39,7 @@ class StandIn:
     def __init__(self) -> None:
         self.keys: list[RSAKey] = []
         self.fetches = 0
+        self.broken = False
         self.server = make_server("127.0.0.1", 0, self.wsgi)
         self.issuer = f"http://127.0.0.1:{self.server.server_port}/sod"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -50,6 +51,8 @@ class StandIn:
         if request.path != "/sod/login/.well-known/jwks":
             return Response("{}", status=404, content_type="application/json")
         self.fetches += 1
+        if self.broken:
+            return Response("down for maintenance", status=503)
         return Response(json.dumps(KeySet(self.keys).as_dict(private=False)), content_type="application/json")
 
 
@@ -75,6 +78,7 @@ def partner_key() -> rsa.RSAPrivateKey:
 def platform(stand_in, platform_key):
     stand_in.keys = [platform_key]
     stand_in.fetches = 0
+    stand_in.broken = False
     return stand_in
 
 
@@ -320,11 +324,29 @@ def test_unknown_kids_do_not_make_the_connector_fetch_again_and_again(client, pl
     assert platform.fetches == 1  # the keys were fetched moments ago
 
 
-def test_authenticate_without_settings_file_is_refused(tmp_path, platform_key):
+def test_without_settings_file_the_connector_is_unavailable(tmp_path, platform_key):
     app = create_app(settings_path=tmp_path / "missing.json", db_path=tmp_path / "erp.sqlite3")
-    response = app.test_client().post("/Authenticate", json={"Token": make_token(platform_key)})
-    assert response.status_code == 401
+    client = app.test_client()
+    response = client.post("/Authenticate", json={"Token": make_token(platform_key)})
+    assert response.status_code == 503 and response.get_json()["ErrorCode"] == "NOT_CONFIGURED"
     assert "missing.json does not exist" in response.get_json()["TechExplanation"]
+    assert "missing.json does not exist" in client.get("/").get_data(as_text=True)
+
+
+def test_unreachable_keys_are_a_temporary_failure(client, platform, platform_key):
+    platform.broken = True
+    response = client.post("/Authenticate", json={"Token": make_token(platform_key)})
+    assert response.status_code == 503 and response.get_json()["ErrorCode"] == "KEYS_UNAVAILABLE"
+
+
+def test_keys_past_their_age_are_kept_while_the_platform_is_unreachable(client, app, platform, platform_key):
+    assert client.post("/Authenticate", json={"Token": make_token(platform_key)}).status_code == 200
+    cache = next(iter(app.extensions["erp_connector"]["jwks"].values()))
+    cache.fetched_at -= 2 * 3600  # the cached keys are old
+    platform.broken = True
+
+    assert client.post("/Authenticate", json={"Token": make_token(platform_key)}).status_code == 200
+    assert platform.fetches == 2  # it tried, and kept the keys it had
 
 
 # --- The bearer token on every other operation -------------------------------------------------
