@@ -149,7 +149,7 @@ def settings() -> dict[str, Any]:
 
 def db() -> sqlite3.Connection:
     if "erp_db" not in g:
-        g.erp_db = store.connect(current_app.config["ERP_DATABASE"])
+        g.erp_db = store.connect(current_app.config["ERP_DATABASE"], create=False)  # made by create_app
     return g.erp_db
 
 

@@ -152,14 +152,18 @@ def fold(value: Any) -> str:
     return "" if value is None else str(value).casefold()
 
 
-def connect(db_path: str | Path) -> sqlite3.Connection:
-    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+def connect(db_path: str | Path, create: bool = True) -> sqlite3.Connection:
+    """A connection in autocommit mode (write with ``transaction``); ``create`` makes the file and
+    its tables when missing."""
+    if create:
+        Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(db_path, timeout=10, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA journal_mode = WAL")  # the page reads while a sync writes
     conn.create_function("fold", 1, fold, deterministic=True)
-    conn.executescript(SCHEMA)
+    if create:
+        conn.execute("PRAGMA journal_mode = WAL")  # the page reads while a sync writes; kept in the file
+        conn.executescript(SCHEMA)
     return conn
 
 
