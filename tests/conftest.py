@@ -101,3 +101,12 @@ def partner_client(client, partner_member):
 def staff_client(client, app_manager):
     client.force_login(app_manager)
     return client
+
+
+@pytest.fixture
+def sandbox_resource_servers(db, settings):
+    """The CRM sandbox's resource servers (crm-sandbox-<env>) with the configured secret."""
+    from provisioning.services.resource_servers import ensure_sandbox_resource_servers
+
+    ensure_sandbox_resource_servers()
+    return settings.CRM_SANDBOX_CLIENT_SECRET
