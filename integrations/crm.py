@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlencode, urlsplit
 
 from django.conf import settings
@@ -50,9 +50,7 @@ def odata_text(value: str) -> str:
 
 
 def odata_time(moment: datetime) -> str:
-    return odata_text(
-        moment.astimezone(timezone.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-    )
+    return odata_text(moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"))
 
 
 class CrmApi:

@@ -113,6 +113,11 @@ def _parse_time(text: object) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _blank(value):
+    """A CRM value as kept in a link's snapshot: empty text and empty references are None."""
+    return None if value in ("", 0) else value
+
+
 def _comparable(value):
     """Values as stored in a link's snapshot (JSON): decimals and times as text."""
     if isinstance(value, Decimal):
@@ -622,11 +627,13 @@ class Run:
             try:
                 changed = {}
                 for item in fields:
+                    raw = _blank(read(row, item.crm))
+                    if not everything and raw == link.crm_values.get(item.crm.name):
+                        continue  # unchanged in the CRM since it was last seen
                     value = _comparable(self._to_erp_value(item, row))
                     if no_blanks and value in (None, ""):
                         continue
-                    if everything or link.erp_values.get(item.erp_field) != value:
-                        changed[item.erp_field] = (link.erp_values.get(item.erp_field), value, item)
+                    changed[item.erp_field] = (link.erp_values.get(item.erp_field), value, item, raw)
             except RecordProblem as problem:
                 self.problem(plan.actor_type, link.erp_key, str(problem), crm_id=link.crm_id)
                 continue
@@ -644,7 +651,7 @@ class Run:
 
     def _erp_actor(self, plan: ActorPlan, link: ErpLink, changed: dict) -> dict:
         values = {}
-        for key, (_old, new, item) in changed.items():
+        for key, (_old, new, item, _raw) in changed.items():
             if isinstance(new, str) and item.meta["FieldType"] in (FieldType.DATE, FieldType.DOUBLE):
                 new = _parse_time(new) if item.meta["FieldType"] == FieldType.DATE else new
             values[key] = codec.encode(new, item.meta["FieldType"])
@@ -669,7 +676,7 @@ class Run:
                         crm_id=item[0].crm_id,
                     )
         for link, changed, _row in saved:
-            for key, (old, new, _item) in changed.items():
+            for key, (old, new, _item, _raw) in changed.items():
                 self.entry(
                     LogKind.CHANGE,
                     direction=Direction.TO_ERP,
@@ -680,9 +687,10 @@ class Run:
                     old=old,
                     new=new,
                 )
-            link.erp_values = {**link.erp_values, **{k: new for k, (_o, new, _i) in changed.items()}}
+            link.erp_values = {**link.erp_values, **{k: new for k, (_o, new, _i, _r) in changed.items()}}
+            link.crm_values = {**link.crm_values, **{i.crm.name: raw for _o, _n, i, raw in changed.values()}}
             try:
-                link.save(update_fields=["erp_values", "updated_at"])
+                link.save(update_fields=["erp_values", "crm_values", "updated_at"])
             except IntegrityError:  # pragma: no cover - the link was removed meanwhile
                 continue
             self.run.pushed += 1

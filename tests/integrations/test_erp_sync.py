@@ -1,0 +1,148 @@
+"""ERP sync end to end over real HTTP: the reference ERP connector, the engine, the CRM sandbox
+authenticating the integration service through introspection."""
+
+import pytest
+
+from crm_sandbox.models import Contact, Person
+from integrations.erp.services import runs
+from integrations.models import Direction, ErpLink, LogKind, RunKind, RunState, SyncLogEntry, SyncRun
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def sync(world, connection, kind=RunKind.FORCE, ctx="Cust10001") -> SyncRun:
+    run = runs.request_run(user=world.tenants[ctx].admin.user, connection=connection, kind=kind)
+    run.refresh_from_db()
+    return run
+
+
+def test_erp_customers_and_their_persons_appear_in_the_crm(erp_world):
+    erp_world.install("Cust10001")
+    connection = erp_world.connect("Cust10001")
+    run = sync(erp_world, connection)
+    assert run.state == RunState.SUCCEEDED, run.error
+    assert (run.total, run.processed, run.created, run.failed_records) == (9, 9, 9, 0)
+    names = set(Contact.objects.values_list("name", flat=True))
+    with erp_world.erp() as erp:
+        erp_names = {
+            row[0]
+            for row in erp.execute("SELECT name FROM companies WHERE company_db='demo' AND kind='Customer'")
+        }
+    assert names == erp_names
+    person = Person.objects.select_related("contact").first()
+    assert person.contact is not None
+    assert ErpLink.objects.filter(connection=connection, crm_id__isnull=False).count() == 9
+    assert SyncLogEntry.objects.filter(run=run, kind=LogKind.CREATED).count() == 9
+
+
+def remap(world, connection, actor_type, **directions):
+    """Set fields' CRM field and direction through the mapping service: FieldKey=(crm_field, direction)."""
+    from integrations.erp.services.mapping import MappingRow, save_mapping
+
+    rows = [MappingRow(actor_type, key, crm, direction) for key, (crm, direction) in directions.items()]
+    save_mapping(user=world.tenants["Cust10001"].admin.user, connection=connection, enabled={}, rows=rows)
+
+
+def crm_change(contact: Contact, **values) -> None:
+    from crm_sandbox.entities import CONTACT
+    from crm_sandbox.services import update_row
+
+    update_row(tenant=contact.tenant, entity=CONTACT, row=contact, values=values)
+
+
+def test_a_crm_change_to_a_field_mapped_to_erp_reaches_the_erp_encoded(erp_world):
+    erp_world.install("Cust10001")
+    connection = erp_world.connect("Cust10001", persons=False)
+    remap(
+        erp_world,
+        connection,
+        "Customer",
+        CreditLimit=("Number2", Direction.TO_ERP),
+        Department=("Department", Direction.TO_ERP),
+    )
+    proxy = erp_world.connector_proxy()
+    assert sync(erp_world, connection).state == RunState.SUCCEEDED
+    link = ErpLink.objects.filter(connection=connection, actor_type="Customer").order_by("erp_key").first()
+    contact = Contact.objects.get(pk=link.crm_id)
+    crm_change(contact, number2="125000.5", department="Procurement")
+
+    run = sync(erp_world, connection)
+
+    assert run.state == RunState.SUCCEEDED, run.error
+    assert run.pushed == 1
+    saved = [s for s in proxy.seen if s.path == "/SaveActors"]
+    assert len(saved) == 1
+    actor = __import__("json").loads(saved[0].body)["Actors"][0]
+    assert actor["ErpKey"] == link.erp_key
+    assert actor["FieldValues"] == {"CreditLimit": "[F:125000.5]", "Department": "Procurement"}
+    with erp_world.erp() as erp:
+        limit, department = erp.execute(
+            "SELECT credit_limit, department FROM companies WHERE erp_key=? AND company_db='demo'",
+            (link.erp_key,),
+        ).fetchone()
+    assert (limit, department) == (125000.5, "Procurement")
+    logged = SyncLogEntry.objects.filter(run=run, kind=LogKind.CHANGE, direction=Direction.TO_ERP)
+    assert {(e.field, e.new_value) for e in logged} == {
+        ("CreditLimit", "125000.5"),
+        ("Department", "Procurement"),
+    }
+    # The next run sends nothing: the ERP has what the CRM has.
+    assert sync(erp_world, connection).pushed == 0
+
+
+def test_the_same_actor_returned_twice_makes_one_link_and_one_log_entry(erp_world):
+    erp_world.install("Cust10001")
+    connection = erp_world.connect("Cust10001")
+    first = sync(erp_world, connection)
+    second = sync(erp_world, connection)  # "on or after" returns the newest actors again
+    assert second.state == RunState.SUCCEEDED
+    assert second.total > 0 and second.created == second.updated == 0
+    assert ErpLink.objects.filter(connection=connection).count() == 9
+    assert Contact.objects.count() == 3 and Person.objects.count() == 6
+    assert SyncLogEntry.objects.filter(run=second).count() == 0
+    assert SyncLogEntry.objects.filter(run=first, kind=LogKind.CREATED).count() == 9
+
+
+def test_an_erp_change_updates_the_crm_and_logs_old_and_new(erp_world):
+    erp_world.install("Cust10001")
+    connection = erp_world.connect("Cust10001", persons=False)
+    sync(erp_world, connection)
+    link = ErpLink.objects.filter(connection=connection).order_by("erp_key").first()
+    old = Contact.objects.get(pk=link.crm_id).name
+    with erp_world.erp() as erp:
+        erp.execute(
+            "UPDATE companies SET name='Fjordkraft Renamed AS', last_modified='2099-01-01T00:00:00.000000Z'"
+            " WHERE erp_key=? AND company_db='demo'",
+            (link.erp_key,),
+        )
+        erp.commit()
+    run = sync(erp_world, connection)
+    assert run.updated == 1
+    assert Contact.objects.get(pk=link.crm_id).name == "Fjordkraft Renamed AS"
+    entry = SyncLogEntry.objects.get(run=run, kind=LogKind.CHANGE)
+    assert (entry.field, entry.old_value, entry.new_value, entry.direction) == (
+        "Name",
+        old,
+        "Fjordkraft Renamed AS",
+        Direction.TO_CRM,
+    )
+
+
+def test_list_values_are_translated_through_the_list_mapping(erp_world):
+    from integrations.models import ListItemMapping
+
+    erp_world.install("Cust10001")
+    connection = erp_world.connect("Cust10001", persons=False)
+    mapped = ListItemMapping.objects.filter(connection=connection, erp_list="Countries")
+    assert mapped.filter(crm_id__isnull=False).exists()  # paired by name when the connection was made
+    # The admin pairs one ERP item with another CRM country than its name says.
+    with erp_world.erp() as erp:
+        key = erp.execute(
+            "SELECT country FROM companies WHERE company_db='demo' ORDER BY erp_key"
+        ).fetchone()[0]
+    other = mapped.exclude(erp_key=key).exclude(crm_id__isnull=True).first()
+    mapped.filter(erp_key=key).update(crm_id=other.crm_id, crm_name=other.crm_name)
+    sync(erp_world, connection)
+    link = ErpLink.objects.filter(connection=connection).order_by("erp_key").first()
+    contact = Contact.objects.select_related("country").get(pk=link.crm_id)
+    assert contact.country.item_id == other.crm_id
