@@ -29,7 +29,9 @@ class Seen:
 @dataclass
 class Rule:
     match: Callable[[Seen], bool]
-    action: object  # (status, body) | PASS | callable(seen) -> (status, body) | None
+    # (status, body) | PASS | callable(seen, forward) -> (status, body) | PASS, where forward()
+    # passes the request on and returns the upstream's (status, body, headers)
+    action: object
     uses: int | None = None
 
 
@@ -77,14 +79,15 @@ def start_proxy(upstream: str) -> Proxy:
             rule = proxy._rule(seen)
             action = rule.action if rule else PASS
             if callable(action):
-                action = action(seen)
+                action = action(seen, lambda: self._upstream(body))
             if action is None or action == PASS:
-                self._forward(body)
+                status, content, headers = self._upstream(body)
+                self._send(status, content, headers)
             else:
                 status, content = action
                 self._send(status, content, {"Content-Type": "application/json"})
 
-        def _forward(self, body: bytes) -> None:
+        def _upstream(self, body: bytes) -> tuple[int, bytes, dict]:
             headers = {
                 k: v
                 for k, v in self.headers.items()
@@ -100,14 +103,13 @@ def start_proxy(upstream: str) -> Proxy:
                     timeout=60,
                 )
             except requests.RequestException:
-                self._send(502, b"upstream unreachable", {})
-                return
+                return 502, b"upstream unreachable", {}
             passed = {
                 k: v
                 for k, v in answer.headers.items()
                 if k.lower() in ("content-type", "www-authenticate", "location")
             }
-            self._send(answer.status_code, answer.content, passed)
+            return answer.status_code, answer.content, passed
 
         def _send(self, status: int, content: bytes, headers: dict) -> None:
             self.send_response(status)
