@@ -37,6 +37,7 @@ urlpatterns = [
     path("sandbox/", include("crm_sandbox.urls")),
     path("my/", include("provisioning.customer_urls")),
     path("my/", include("tenants.views_members")),
+    path("my/<slug:env>/<str:ctx>/apps/<int:authorization_pk>/erp/", include("integrations.urls")),
     path("review/tenants/", include("tenants.views_staff")),
     path("", include("provisioning.urls")),
     path("", include("tenants.urls")),

@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
+from appstore.models import EndpointKind
+from appstore.selectors.configuration import apps_with_endpoint_on
 from tenants.sessions import remember_tenant_membership
 from tenants.views_members import membership_or_404
 
@@ -46,8 +48,12 @@ def installed_apps(request: HttpRequest, env: str, ctx: str) -> HttpResponse:
         page = paginator.page(request.GET.get("page") or 1)
     except InvalidPage as exc:
         raise Http404("No such page.") from exc
+    # One query for the page's rows: which apps offer ERP sync here (linked to its connections page).
+    erp_apps = apps_with_endpoint_on({a.app_id for a in page}, member.tenant.environment,
+                                     EndpointKind.ERP_SYNC)
     return render(request, "provisioning/my/apps.html", {
         "member": member, "tenant": member.tenant, "page": page, "tenant_gone": tenant_gone(member.tenant),
+        "erp_apps": erp_apps,
     })
 
 

@@ -179,3 +179,14 @@ def compare(old: dict | None, new: dict) -> list[ComparisonRow]:
 def configuration_comparison(version: ConfigurationVersion,
                              baseline: ConfigurationVersion | None) -> list[ComparisonRow]:
     return compare(snapshot(baseline) if baseline else None, snapshot(version))
+
+
+def apps_with_endpoint_on(app_ids, environment: Environment, kind: str) -> set[int]:
+    """The apps (of ``app_ids``) whose live version in ``environment`` has the endpoint on with a URL,
+    in one query (the customer's installed-apps page links ERP sync from it)."""
+    rows = (ConfigurationVersion.objects
+            .filter(app_id__in=list(app_ids), environment=environment, state=VersionState.PUBLISHED,
+                    superseded_at__isnull=True)
+            .values_list("app_id", "endpoints"))
+    return {app_id for app_id, endpoints in rows
+            if (entry := (endpoints or {}).get(kind) or {}).get("enabled") and entry.get("url")}

@@ -1,0 +1,36 @@
+// The progress of an ERP sync run: poll its JSON every 2 s until the run has finished.
+(function () {
+  var box = document.querySelector(".erp-progress[data-progress-url]");
+  if (!box || !window.fetch) return;
+  var url = box.getAttribute("data-progress-url");
+  function part(name) { return box.querySelector('[data-progress="' + name + '"]'); }
+  function show(data) {
+    part("state").textContent = data.state_label;
+    var bar = part("bar");
+    bar.value = data.percent;
+    bar.textContent = data.percent + "%";
+    part("phase").textContent = data.phase || (data.finished ? "Finished" : "Waiting for a worker");
+    part("numbers").textContent = data.processed + " of " + data.total + " records";
+    var c = data.counts;
+    part("counts").textContent = c.created + " created, " + c.updated + " updated, " + c.pushed +
+      " pushed, " + c.skipped + " skipped";
+    var error = part("error");
+    error.textContent = data.error;
+    error.hidden = !data.error;
+    if (data.finished) {
+      box.setAttribute("data-finished", data.state);
+      part("refresh").textContent = "Refresh the page to see the run in the history";
+    }
+  }
+  function poll() {
+    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data) return;  // signed out or gone: the refresh link still works
+        show(data);
+        if (!data.finished) window.setTimeout(poll, 2000);
+      })
+      .catch(function () { window.setTimeout(poll, 2000); });
+  }
+  window.setTimeout(poll, 2000);
+})();
