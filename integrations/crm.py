@@ -75,7 +75,11 @@ class CrmApi:
             self._token, self._expires = issue_integration_token(authorization=self.authorization)
         return self._token
 
-    def _request(self, method: str, url: str, operation: str, body: object = None) -> object:
+    def _request(
+        self, method: str, url: str, operation: str, body: object = None, *, idempotent: bool = True
+    ) -> object:
+        """One call; transient failures are tried again, except that a call which is not idempotent
+        (creating a record) is only tried again after 429, which says it was not carried out."""
         attempt = 0
         while True:
             result = outbound.request(
@@ -109,7 +113,8 @@ class CrmApi:
                     raise CrmApiError(
                         f"The CRM API's answer to {operation} is not JSON.", status=result.status_code
                     ) from None
-            if transient and attempt < len(self.retry_delays):
+            retry = transient and (idempotent or result.status_code == 429)
+            if retry and attempt < len(self.retry_delays):
                 time.sleep(self.retry_delays[attempt])  # back-off between attempts of one call
                 attempt += 1
                 continue
@@ -160,7 +165,8 @@ class CrmApi:
         )
 
     def create(self, entity: str, body: dict) -> dict:
-        return self._entity(self._request("POST", self._url(f"v1/{entity}"), f"POST {entity}", body), entity)
+        answer = self._request("POST", self._url(f"v1/{entity}"), f"POST {entity}", body, idempotent=False)
+        return self._entity(answer, entity)
 
     def update(self, entity: str, pk: int, body: dict) -> dict:
         return self._entity(

@@ -85,7 +85,12 @@ class ErpConnectorClient:
             client_id=self.target.client_id,
             context_identifier=self.target.context_identifier,
         )
-        answer = self._post("Authenticate", {"Token": issued.token}, bearer=None)
+        try:
+            answer = self._post("Authenticate", {"Token": issued.token}, bearer=None)
+        except ConnectorError as exc:
+            if exc.transient:
+                raise
+            raise handshake.HandshakeFailed(exc.user) from None
         handshake.verify_reply(
             answer.get("Token"), nonce=issued.nonce, public_key_pem=self.target.public_key_pem
         )
@@ -162,10 +167,25 @@ class ErpConnectorClient:
                 self.session = outbound.new_session()
                 continue
             if result.status_code == 401:
+                reason = _explanation(result.body)
                 raise ConnectorError(
-                    f"The connector refused the platform's credentials for {operation} (HTTP 401)."
+                    f"The connector refused the platform's credentials for {operation} (HTTP 401)"
+                    + (f": {reason}" if reason else "."),
+                    code="HTTP_401",
                 )
             raise ConnectorError(f"{operation} failed: {problem}", transient=transient)
+
+
+def _explanation(body: bytes) -> str:
+    """The reason in an error answer's PluginResponse, if it has one."""
+    try:
+        answer = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return ""
+    if not isinstance(answer, dict):
+        return ""
+    parts = [answer.get("UserExplanation"), answer.get("TechExplanation")]
+    return " ".join(str(p) for p in parts if isinstance(p, str) and p.strip())[:500]
 
 
 def _envelope(operation: str, body: bytes) -> dict:

@@ -472,10 +472,16 @@ class Run:
                 pending_since=timezone.now(),
             )
             links[key] = link
-        created = self.crm.create(plan.entity, self._body(plan, crm_values, parent_id))
-        crm_id = created.get(ID_FIELD[plan.entity])
-        if not isinstance(crm_id, int):
-            raise CrmApiError(f"The CRM API did not say the new {plan.entity}'s id.")
+        body = self._body(plan, crm_values, parent_id)
+        try:
+            crm_id = self._created_id(plan, self.crm.create(plan.entity, body))
+        except CrmApiError as exc:
+            if not exc.transient:
+                raise
+            # The CRM may have created the record before the answer was lost: adopt it if it did,
+            # otherwise create it once more.
+            self._resolve_pending(plan, link, crm_values)
+            crm_id = link.crm_id or self._created_id(plan, self.crm.create(plan.entity, body))
         link.crm_id, link.pending_since = crm_id, None
         link.crm_values = {**crm_values, **({"Contact": parent_id} if parent_id else {})}
         link.erp_values = erp_values
@@ -493,6 +499,13 @@ class Run:
             new=shown,
             message=f"{plan.entity} created",
         )
+
+    @staticmethod
+    def _created_id(plan: ActorPlan, created: dict) -> int:
+        crm_id = created.get(ID_FIELD[plan.entity])
+        if not isinstance(crm_id, int):
+            raise CrmApiError(f"The CRM API did not say the new {plan.entity}'s id.")
+        return crm_id
 
     def _resolve_pending(self, plan: ActorPlan, link: ErpLink, crm_values: dict) -> ErpLink:
         """A link left pending by a run that died: adopt the CRM record it created, if it did."""
