@@ -9,7 +9,9 @@
     var bar = part("bar");
     bar.value = data.percent;
     bar.textContent = data.percent + "%";
-    part("phase").textContent = data.phase || (data.finished ? "Finished" : "Waiting for a worker");
+    // A finished run's last phase would read as if it were still at work.
+    part("phase").textContent = !data.finished ? (data.phase || "Waiting for a worker")
+      : (data.state !== "succeeded" && data.phase ? "Stopped at: " + data.phase : "Finished");
     part("numbers").textContent = data.processed + " of " + data.total + " records";
     var c = data.counts;
     part("counts").textContent = c.created + " created, " + c.updated + " updated, " + c.pushed +

@@ -99,6 +99,7 @@ def test_admin_sets_up_an_erp_connection_and_watches_a_run_finish(erp_world, liv
     run.refresh_from_db()
     expect(box).to_have_attribute("data-finished", "succeeded")
     expect(box.locator('[data-progress="state"]')).to_have_text("Succeeded")
+    expect(box.locator('[data-progress="phase"]')).to_have_text("Finished")
     expect(box.locator('[data-progress="numbers"]')).to_have_text(f"{run.processed} of {run.total} records")
     expect(box.locator('[data-progress="counts"]')).to_have_text(
         f"{run.created} created, {run.updated} updated, {run.pushed} pushed, {run.failed_records} skipped"

@@ -599,6 +599,9 @@ def test_the_run_page_shows_the_log_and_the_calls_and_progress_json_the_numbers(
     assert response.status_code == 200
     shown = page(response)
     assert shown.find("h1").text == "Force sync of ERP demo"
+    # A finished run shows no phase: its last one would read as if it were still at work.
+    facts = [dt.text for dt in shown.find("dl", class_="facts card").find_all("dt")]
+    assert "Phase" not in facts and "Stopped at" not in facts and "Created" in facts
     log = shown.find("table", class_="table review-table erp-log").find("tbody").find_all("tr")
     created = SyncLogEntry.objects.filter(run=run, kind=LogKind.CREATED).count()
     assert created == 9 and len(log) == SyncLogEntry.objects.filter(run=run).count()
