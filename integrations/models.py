@@ -57,6 +57,9 @@ class ErpConnection(models.Model):
     is_active = models.BooleanField(default=False)
     # Per actor type, the largest LastModified seen (ISO text, as the connector sent it).
     erp_timestamps = models.JSONField(default=dict, blank=True)
+    # Per actor type, the ErpKeys of records skipped by the last run: read again by key next time, so
+    # a record skipped for a mapping the admin then fixes is not left behind by the timestamps.
+    erp_retry = models.JSONField(default=dict, blank=True)
     # CRM changes up to this moment have been pushed to the ERP.
     crm_pushed_until = models.DateTimeField(null=True, blank=True)
     # The run lock: held by the run whose token is here until the lease ends; a crashed worker's

@@ -54,6 +54,8 @@ logger = logging.getLogger("integrations.erp")
 
 PAGE = 500
 PUSH_BATCH = 100
+# Records skipped by a run are read again by key next time, up to this many per actor type.
+MAX_RETRY_KEYS = 5000
 PROGRESS_EVERY = 1.0  # seconds between progress saves
 LOG_BATCH = 500
 
@@ -269,6 +271,8 @@ class Run:
         self.connector = connector_for(self.authorization, self.recorder, connection)
         self.connector.authenticate()
         self.crm = CrmApi(self.authorization, self.recorder)
+        if not connection.actor_types:
+            self._first_setup()
         plans = self._plans()
         if run.kind in (RunKind.RESYNC, RunKind.RESYNC_NO_BLANKS):
             for plan in plans:
@@ -280,6 +284,21 @@ class Run:
         for plan in plans:
             self._push(plan, everything=False, no_blanks=False)
         ErpConnection.objects.filter(pk=connection.pk).update(crm_pushed_until=push_from)
+
+    def _first_setup(self) -> None:
+        """A connection made without its connector at hand (the demo data, an import) learns its actor
+        types and fields on its first run: auto-mapped by key, as a tenant admin's new connection is."""
+        self.progress("Fetching actor types and fields from the connector", force=True)
+        try:
+            connection_services.fetch_actor_types(
+                connection=self.connection,
+                call=lambda operation, payload=None: self.connector.call(operation, payload),
+            )
+        except connection_services.SetupRefused as exc:
+            raise RunAborted(exc.message) from None
+        problems = mapping_services.activation_problems(self.connection)
+        if problems:
+            raise RunAborted(" ".join(problems))
 
     def _plans(self) -> list[ActorPlan]:
         """The enabled actor types (companies first), with their fields refreshed from the connector."""
@@ -339,9 +358,31 @@ class Run:
                 return actors
             skip += len(page)
 
+    def _fetch_keys(self, plan: ActorPlan, keys: list[str]) -> list:
+        """The actors with these ErpKeys (those skipped last time), in chunks; vanished ones are absent."""
+        fields = [f.erp_field for f in plan.fields]
+        actors = []
+        for start in range(0, len(keys), PAGE):
+            answer = self.connector.call(
+                "GetActors",
+                {"ActorType": plan.actor_type, "ErpKeys": keys[start : start + PAGE], "FieldKeys": fields},
+            )
+            page = answer.get("Actors")
+            if not isinstance(page, list):
+                raise RunAborted(
+                    f"The connector's GetActors answer for {plan.actor_type} has no Actors list."
+                )
+            actors.extend(page)
+        return actors
+
     def _pull(self, plan: ActorPlan) -> None:
         since = (self.connection.erp_timestamps or {}).get(plan.actor_type)
         actors = self._fetch(plan, since)
+        fetched = {a.get("ErpKey") for a in actors if isinstance(a, dict)}
+        retry = [k for k in (self.connection.erp_retry or {}).get(plan.actor_type, []) if k not in fetched]
+        if retry:
+            actors.extend(self._fetch_keys(plan, retry))
+        skipped: list[str] = []
         self.run.total += len(actors)
         links = {
             link.erp_key: link
@@ -360,15 +401,21 @@ class Run:
                 self._apply(plan, actor, links, parents)
             except RecordProblem as problem:
                 self.problem(plan.actor_type, key, str(problem))
+                skipped.append(key)
             except CrmRefused as refused:
                 self.problem(plan.actor_type, key, f"The CRM refused the record: {refused.message}")
+                skipped.append(key)
             self.run.processed += 1
             self.progress()
+        current = ErpConnection.objects.get(pk=self.connection.pk)
+        stamps, retries = dict(current.erp_timestamps or {}), dict(current.erp_retry or {})
         if latest is not None:
-            stamps = dict(ErpConnection.objects.get(pk=self.connection.pk).erp_timestamps or {})
             stamps[plan.actor_type] = _iso(latest)
-            ErpConnection.objects.filter(pk=self.connection.pk).update(erp_timestamps=stamps)
-            self.connection.erp_timestamps = stamps
+        retries[plan.actor_type] = sorted({k for k in skipped if k and len(k) <= 120})[:MAX_RETRY_KEYS]
+        if not retries[plan.actor_type]:
+            del retries[plan.actor_type]
+        ErpConnection.objects.filter(pk=self.connection.pk).update(erp_timestamps=stamps, erp_retry=retries)
+        self.connection.erp_timestamps, self.connection.erp_retry = stamps, retries
 
     def _parent_links(self) -> dict[tuple[str, str], int]:
         rows = ErpLink.objects.filter(

@@ -146,3 +146,40 @@ def test_list_values_are_translated_through_the_list_mapping(erp_world):
     link = ErpLink.objects.filter(connection=connection).order_by("erp_key").first()
     contact = Contact.objects.select_related("country").get(pk=link.crm_id)
     assert contact.country.item_id == other.crm_id
+
+
+def test_a_record_skipped_for_an_unpaired_list_item_syncs_once_the_admin_pairs_it(erp_world):
+    from integrations.erp.services.mapping import save_list_mapping
+    from integrations.models import ListItemMapping
+
+    erp_world.install("Cust10001")
+    connection = erp_world.connect("Cust10001", persons=False)
+    with erp_world.erp() as erp:
+        key, country = erp.execute(
+            "SELECT erp_key, country FROM companies WHERE company_db='demo' AND kind='Customer' "
+            "ORDER BY erp_key"
+        ).fetchone()
+    item = ListItemMapping.objects.get(connection=connection, erp_list="Countries", erp_key=country)
+    crm_id = item.crm_id
+    item.crm_id = None
+    item.save(update_fields=["crm_id"])
+    unpaired = ErpLink.objects.filter(connection=connection, erp_key=key)
+
+    first = sync(erp_world, connection)
+
+    assert first.failed_records >= 1
+    assert not unpaired.exists()
+    problem = SyncLogEntry.objects.filter(run=first, kind=LogKind.PROBLEM, erp_key=key).get()
+    assert "not mapped" in problem.message
+    connection.refresh_from_db()
+    assert key in connection.erp_retry["Customer"]
+
+    save_list_mapping(user=erp_world.tenants["Cust10001"].admin.user, connection=connection,
+                      choices={item.pk: crm_id}, allowed={item.crm_list: {crm_id}})
+    second = sync(erp_world, connection)  # the ERP record did not change, yet it is read again
+
+    assert second.state == RunState.SUCCEEDED, second.error
+    assert second.failed_records == 0
+    assert unpaired.get().crm_id is not None
+    connection.refresh_from_db()
+    assert connection.erp_retry == {}
