@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.files.base import ContentFile
+from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
@@ -747,6 +748,7 @@ def _create_configured_app(partner: Partner, founder: User) -> App:
 
 PARTNER_SERVICE_HOST = "127.0.0.1"
 DEFAULT_PARTNER_PORT = 8001
+DEFAULT_ERP_PORT = 8002
 PLATFORM_NAME = "CRM App Platform"
 PARTNER_KEY_DESCRIPTION = "Reference partner service (demo)"
 
@@ -764,39 +766,50 @@ def partner_settings_path() -> Path:
 
 
 def _serves_partner(version: ConfigurationVersion | None, environment: str, redirect: str, logout: str,
-                    consent_text: str, webhook: str | None = None) -> bool:
+                    consent_text: str, webhook: str | None = None, erp_url: str | None = None) -> bool:
     return (version is not None
             and redirect in version.urls_for("redirect_urls", environment)
             and logout in version.urls_for("post_logout_redirect_urls", environment)
             and SYSTEM_TOKEN_CLAIM in (version.claims or [])
             and (not consent_text or bool(version.consent_text.strip()))
             and (webhook is None or endpoint(version, EndpointKind.STATE_CHANGE) == {
-                "url": webhook, "enabled": True, "send_error_emails": False}))
+                "url": webhook, "enabled": True, "send_error_emails": False})
+            and (erp_url is None or endpoint(version, EndpointKind.ERP_SYNC) == {
+                "url": erp_url, "enabled": True, "send_error_emails": False}))
 
 
-def _partner_webhook(base_url: str, environment: str) -> str | None:
-    """The service's /webhook when the endpoint rules accept it (http://127.0.0.1 in sod needs
+def erp_connector_url() -> str:
+    """Where ``make run`` serves the reference ERP connector: 127.0.0.1:$ERP_PORT (8002)."""
+    raw = (os.environ.get("ERP_PORT") or str(DEFAULT_ERP_PORT)).strip()
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ImproperlyConfigured(f"ERP_PORT must be a port number, not {raw[:20]!r}.")
+    return f"http://{PARTNER_SERVICE_HOST}:{int(raw)}"
+
+
+def _local_endpoint(url: str, environment: str) -> str | None:
+    """``url`` when the endpoint rules accept it (http://127.0.0.1 in sod needs
     ALLOW_PRIVATE_PARTNER_URLS), else None."""
-    webhook = f"{base_url}/webhook"
-    return webhook if urlrules.check_endpoint_url(webhook, environment=environment) is None else None
+    return url if urlrules.check_endpoint_url(url, environment=environment) is None else None
 
 
 @transaction.atomic
 def register_partner_service(*, app: App, founder: User, staff: User, base_url: str,
-                             consent_text: str = "") -> ConfigurationVersion | None:
+                             consent_text: str = "", erp_url: str = "") -> ConfigurationVersion | None:
     """Make the app's live sod configuration serve the reference partner service at ``base_url``.
 
     When the live version lacks its callback, its post-logout URL, the SystemToken claim or (where
-    the endpoint rules allow it) its /webhook as the state change endpoint, a new sod version adds
+    the endpoint rules allow it) its /webhook as the state change endpoint and ``erp_url`` (the
+    reference ERP connector) as the ERP sync endpoint, a new sod version adds
     them (keeping every other entry) and is published; None when nothing was missing. The claim
     is staff-only, so ``staff`` (an App manager) sets it if the copy lacks it.
     Refused (ValidationError, code "open_version") while the app has an open sod draft.
     """
     environment = TENANT_ENVIRONMENT
     redirect, logout = f"{base_url}/callback", f"{base_url}/"
-    webhook = _partner_webhook(base_url, environment)
+    webhook = _local_endpoint(f"{base_url}/webhook", environment)
+    erp_url = _local_endpoint(erp_url, environment) if erp_url else None
     live = live_version(app, Environment.objects.get(code=environment))
-    if _serves_partner(live, environment, redirect, logout, consent_text, webhook):
+    if _serves_partner(live, environment, redirect, logout, consent_text, webhook, erp_url):
         return None
     draft = configuration_services.create_configuration_version(actor=founder, app=app,
                                                                 environment=environment)
@@ -809,9 +822,12 @@ def register_partner_service(*, app: App, founder: User, staff: User, base_url: 
         fields[name] = lists
     if consent_text and not draft.consent_text.strip():
         fields["consent_text"] = consent_text
-    if webhook is not None:
-        fields["endpoints"] = {**(draft.endpoints or {}), EndpointKind.STATE_CHANGE.value: {
-            "url": webhook, "enabled": True, "send_error_emails": False}}
+    endpoints = dict(draft.endpoints or {})
+    for kind, url in ((EndpointKind.STATE_CHANGE, webhook), (EndpointKind.ERP_SYNC, erp_url)):
+        if url is not None:
+            endpoints[kind.value] = {"url": url, "enabled": True, "send_error_emails": False}
+    if endpoints != (draft.endpoints or {}):
+        fields["endpoints"] = endpoints
     draft = configuration_services.update_configuration_version(actor=founder, version=draft, **fields)
     if SYSTEM_TOKEN_CLAIM not in (draft.claims or []):
         draft = configuration_services.update_configuration_version(
@@ -905,7 +921,7 @@ def _ensure_partner_service(result: DemoResult, partner: Partner, founder: User,
     base_url = partner_service_url()
     try:
         register_partner_service(app=app, founder=founder, staff=staff, base_url=base_url,
-                                 consent_text=CONFIGURED_CONSENT)
+                                 consent_text=CONFIGURED_CONSENT, erp_url=erp_connector_url())
     except ValidationError as exc:
         if getattr(exc, "code", None) != "open_version":
             raise
@@ -934,6 +950,10 @@ def load_demo() -> DemoResult:
 def _load_demo() -> tuple[DemoResult, dict | None]:
     result = DemoResult()
     users = ensure_accounts()
+    # The development CRM behind each demo tenant, reached (like any CRM) by command name and HTTP only.
+    call_command("ensure_sandbox_resource_servers", stdout=io.StringIO())
+    for ctx, _company, _serial in TENANTS:
+        call_command("sandbox_seed", TENANT_ENVIRONMENT, ctx, companies=300, stdout=io.StringIO())
     staff = _fresh(users["staff"])
     partners = ensure_partners()
     images = ImageCache()

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from appstore.demo import CONFIGURED_APP, DEMO_PASSWORD, load_demo, partner_service_url
@@ -31,6 +32,8 @@ class Command(BaseCommand):
                 f"({partner_service_url()}) {done} {where}: development only, never use them elsewhere.")
         for note in result.notes:
             self.stdout.write(self.style.WARNING(note))
+        # ERP sync of the demo tenant (the integrations app, reached by command name).
+        call_command("erp_demo", stdout=self.stdout)
         width = max(len(email) for email, _ in result.accounts)
         self.stdout.write(f"\nDemo accounts (password: {DEMO_PASSWORD}; development only):")
         for email, role in result.accounts:

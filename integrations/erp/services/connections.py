@@ -6,6 +6,7 @@ the schedule and deletion. Only the tenant's administrators may do any of it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -249,6 +250,42 @@ def create_connection(
     return connection
 
 
+def register_connection(
+    *, user, authorization: Authorization, name: str, values: dict, sync_interval: int = 60
+) -> ErpConnection:
+    """An active connection recorded without asking the connector (the demo data, imports): the first
+    run introduces it (UNKNOWN_CONNECTION_ID makes the client send SaveConnection) and fetches its
+    actor types and fields, auto-mapped by key."""
+    require_admin(user, authorization)
+    if not MIN_INTERVAL <= sync_interval <= MAX_INTERVAL:
+        raise ValidationError(
+            {"sync_interval": f"The interval is between {MIN_INTERVAL} seconds and 24 hours."}
+        )
+    connection = ErpConnection(
+        tenant=authorization.tenant,
+        app=authorization.app,
+        authorization=authorization,
+        name=" ".join(name.split())[:120] or authorization.app.name,
+        connection_id=uuid.uuid4(),
+        created_by=user,
+        sync_interval=sync_interval,
+        is_active=True,
+        rank=ErpConnection.objects.filter(tenant=authorization.tenant).count() + 1,
+    )
+    set_config_values(connection, values)
+    with transaction.atomic():
+        connection.save()
+        record(
+            event_type="erp_connection.created",
+            actor=user,
+            app=authorization.app,
+            tenant=authorization.tenant,
+            message=f"ERP connection {connection.name} ({connection.connection_id}) registered and activated",
+        )
+        schedule.reschedule(connection.tenant)
+    return connection
+
+
 def update_config(*, user, connection: ErpConnection, values: dict) -> None:
     authorization = connection.authorization
     require_admin(user, authorization)
@@ -274,20 +311,26 @@ def update_config(*, user, connection: ErpConnection, values: dict) -> None:
 
 
 def refresh_actor_types(*, user, connection: ErpConnection) -> None:
-    """GetSupportedActorTypes and each type's fields; new fields are added, vanished ones marked
-    missing, and new fields auto-mapped by key."""
+    """GetSupportedActorTypes and each type's fields, asked by a tenant admin."""
     authorization = connection.authorization
     require_admin(user, authorization)
-    answer = _call(authorization, "GetSupportedActorTypes", connection=connection)
-    types = answer.get("ActorTypes")
+    fetch_actor_types(
+        connection=connection,
+        call=lambda operation, payload=None: _call(authorization, operation, payload, connection=connection),
+    )
+
+
+def fetch_actor_types(*, connection: ErpConnection, call: Callable[..., dict]) -> None:
+    """GetSupportedActorTypes and each type's fields through ``call(operation, payload)``; new fields
+    are added and auto-mapped by key, vanished ones marked missing, list items fetched. Raises
+    SetupRefused when an answer breaks the contract."""
+    types = call("GetSupportedActorTypes").get("ActorTypes")
     if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
         raise SetupRefused("The connector's actor types are not a list of names.")
     known = [t for t in types if t in ENTITY_OF]
     fetched = {}
     for actor_type in known:
-        fields = _call(
-            authorization, "GetSupportedActorTypeFields", {"ActorType": actor_type}, connection=connection
-        ).get("Fields")
+        fields = call("GetSupportedActorTypeFields", {"ActorType": actor_type}).get("Fields")
         fetched[actor_type] = field_metadata(fields, f"fields of {actor_type}")
     with transaction.atomic():
         connection.actor_types = known
@@ -297,10 +340,7 @@ def refresh_actor_types(*, user, connection: ErpConnection) -> None:
         ActorTypeMapping.objects.filter(connection=connection).exclude(actor_type__in=known).update(
             enabled=False
         )
-    mapping.refresh_list_items(
-        connection=connection,
-        fetch=lambda op, payload: _call(authorization, op, payload, connection=connection),
-    )
+    mapping.refresh_list_items(connection=connection, fetch=call)
 
 
 def set_schedule(*, user, connection: ErpConnection, sync_interval: int, rank: int) -> None:
