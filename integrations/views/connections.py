@@ -35,8 +35,11 @@ RUN_BUTTONS = [(RunKind.MANUAL, "Sync now"), (RunKind.FORCE, "Force sync"),
 def connections(request: HttpRequest, env: str, ctx: str, authorization_pk: int) -> HttpResponse:
     scope = scope_or_404(request, env, ctx, authorization_pk)
     rows = list(selectors.app_connections(scope.authorization))
+    endpoint_on = erp_endpoint(scope.authorization) is not None
+    usable = scope.authorization.is_usable
     return render(request, "integrations/connections.html", scope.context(
-        connections=rows, endpoint_on=erp_endpoint(scope.authorization) is not None))
+        connections=rows, endpoint_on=endpoint_on, usable=usable,
+        can_set_up=scope.member.is_admin and endpoint_on and usable))
 
 
 def _config_page(request: HttpRequest, scope: Scope, *, connection=None) -> HttpResponse:

@@ -858,3 +858,29 @@ def test_the_run_page_makes_as_many_queries_for_many_entries_and_calls(site, dja
     assert len(shown.find("table", class_="table review-table erp-calls").find("tbody").find_all("tr")) == 25
     assert shown.has("a", href="?calls=2") and shown.has("a", href="?page=2")
     assert few == many
+
+
+def test_an_uninstalled_app_offers_no_new_connection(site):
+    from provisioning.models import AuthorizationStatus
+
+    connection = site.connect()
+    site.authorization.status = AuthorizationStatus.REVOKED
+    site.authorization.save(update_fields=["status"])
+    client = site.client()
+    listing = page(client.get(site.url("connections")))
+    assert not listing.has("a", href=site.url("new"))
+    assert "is not installed and approved for" in listing.find("main").text
+    assert listing.has("a", href=site.conn_url("connection", connection))
+    new = page(client.get(site.url("new"))).find("main")
+    assert "Nothing can be set up for Acme ERP now." in new.text
+    assert "Acme ERP is not authorized for this company (revoked)." in new.text
+
+
+def test_a_run_is_found_only_under_its_own_connection(site):
+    demo, test = site.connect(), site.connect("test", activate=False)
+    run = SyncRun.objects.create(connection=demo, tenant=demo.tenant, kind=RunKind.FORCE)
+    client = site.client()
+    assert client.get(site.conn_url("run", demo, run.pk)).status_code == 200
+    assert client.get(site.conn_url("run", test, run.pk)).status_code == 404
+    assert client.get(site.conn_url("progress", test, run.pk)).status_code == 404
+    assert client.get(site.conn_url("run", demo, run.pk), {"page": "x"}).status_code == 404
