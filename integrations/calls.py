@@ -1,15 +1,47 @@
-"""The log of every call an integration service makes, written in batches so a run of thousands of
-calls costs a handful of inserts."""
+"""How an integration service calls out: every attempt recorded (in batches, so a run of thousands of
+calls costs a handful of inserts) and transient failures tried again after the configured delays."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from provisioning.outbound import OutboundResult
+
 from .models import IntegrationCall
 
 FLUSH_EVERY = 200
+# No answer, or an answer that says "later": worth another attempt. A refused address is not.
+TRANSIENT_STATUS = {429, 502, 503, 504}
+
+
+def is_transient(result: OutboundResult) -> bool:
+    return (result.status_code is None and not result.refused) or result.status_code in TRANSIENT_STATUS
+
+
+def with_retries(
+    send: Callable[[], OutboundResult],
+    *,
+    record: Callable[[OutboundResult], None],
+    delays: Sequence[float],
+    may_retry: Callable[[OutboundResult], bool] = lambda result: True,
+    before_retry: Callable[[], None] | None = None,
+) -> OutboundResult:
+    """Send, record the attempt, and send again after each of ``delays`` while the answer is a
+    transient failure that ``may_retry`` allows; the last result."""
+    attempt = 0
+    while True:
+        result = send()
+        record(result)
+        if not result.problem or not is_transient(result) or attempt >= len(delays) or not may_retry(result):
+            return result
+        time.sleep(delays[attempt])  # back-off between attempts of one call
+        attempt += 1
+        if before_retry is not None:
+            before_retry()
 
 
 @dataclass

@@ -8,7 +8,6 @@ errors and records every call against the app and tenant.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlencode, urlsplit
@@ -21,10 +20,9 @@ from provisioning.models import Authorization
 from provisioning.services.integration_tokens import issue_integration_token
 from tenants.endpoints import webapi_url
 
-from .calls import CallRecorder
+from .calls import CallRecorder, is_transient, with_retries
 from .models import CallTarget
 
-TRANSIENT_STATUS = {429, 502, 503, 504}
 PAGE_SIZE = 200
 
 
@@ -80,9 +78,13 @@ class CrmApi:
     ) -> object:
         """One call; transient failures are tried again, except that a call which is not idempotent
         (creating a record) is only tried again after 429, which says it was not carried out."""
-        attempt = 0
-        while True:
-            result = outbound.request(
+        def problem_of(result) -> str:
+            if result.problem and result.status_code and 400 <= result.status_code < 500:
+                return f"HTTP {result.status_code}: {_message(result.body)}"
+            return result.problem
+
+        result = with_retries(
+            lambda: outbound.request(
                 method,
                 url,
                 json=body,
@@ -90,40 +92,35 @@ class CrmApi:
                 session=self.session,
                 headers={"Authorization": f"Bearer {self._bearer()}", "Accept": "application/json"},
                 max_response_bytes=settings.INTEGRATION_MAX_RESPONSE_BYTES,
-            )
-            transient = (
-                result.status_code is None and not result.refused
-            ) or result.status_code in TRANSIENT_STATUS
-            problem = result.problem
-            if problem and result.status_code and 400 <= result.status_code < 500:
-                problem = f"HTTP {result.status_code}: {_message(result.body)}"
-            self.recorder.record(
+            ),
+            record=lambda result: self.recorder.record(
                 target=CallTarget.CRM,
                 operation=operation,
                 status_code=result.status_code,
                 duration_ms=result.duration_ms,
-                error=problem,
-            )
-            if not problem:
-                if result.status_code == 204 or not result.body:
-                    return None
-                try:
-                    return json.loads(result.body.decode("utf-8"))
-                except (UnicodeDecodeError, ValueError, RecursionError):
-                    raise CrmApiError(
-                        f"The CRM API's answer to {operation} is not JSON.", status=result.status_code
-                    ) from None
-            retry = transient and (idempotent or result.status_code == 429)
-            if retry and attempt < len(self.retry_delays):
-                time.sleep(self.retry_delays[attempt])  # back-off between attempts of one call
-                attempt += 1
-                continue
-            if result.status_code == 404:
-                raise CrmNotFound(f"{operation}: not found in the CRM.", status=404)
-            if result.status_code == 401:
-                self._token = None  # a revoked or expired token: the next call asks for a new one
-            kind = CrmRefused if result.status_code and 400 <= result.status_code < 500 else CrmApiError
-            raise kind(f"{operation} failed: {problem}", status=result.status_code, transient=transient)
+                error=problem_of(result),
+            ),
+            delays=self.retry_delays,
+            may_retry=lambda result: idempotent or result.status_code == 429,
+        )
+        problem = problem_of(result)
+        if not problem:
+            if result.status_code == 204 or not result.body:
+                return None
+            try:
+                return json.loads(result.body.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError, RecursionError):
+                raise CrmApiError(
+                    f"The CRM API's answer to {operation} is not JSON.", status=result.status_code
+                ) from None
+        if result.status_code == 404:
+            raise CrmNotFound(f"{operation}: not found in the CRM.", status=404)
+        if result.status_code == 401:
+            self._token = None  # a revoked or expired token: the next call asks for a new one
+        kind = CrmRefused if result.status_code and 400 <= result.status_code < 500 else CrmApiError
+        raise kind(
+            f"{operation} failed: {problem}", status=result.status_code, transient=is_transient(result)
+        )
 
     def _url(self, path: str, params: dict | None = None) -> str:
         url = self.base + path

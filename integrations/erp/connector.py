@@ -10,7 +10,6 @@ tenant.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,10 +19,9 @@ from django.utils import timezone
 from provisioning import outbound
 
 from .. import handshake
-from ..calls import CallRecorder
+from ..calls import CallRecorder, is_transient, with_retries
 from ..models import CallTarget
 
-TRANSIENT_STATUS = {429, 502, 503, 504}
 UNKNOWN_CONNECTION = "UNKNOWN_CONNECTION_ID"
 STATES = {"Ok", "OkWithInfo", "Warning", "Error"}
 
@@ -137,43 +135,41 @@ class ErpConnectorClient:
         headers = {"Accept": "application/json"}
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
-        attempt = 0
-        while True:
-            result = outbound.post_json(
+
+        def renew_session() -> None:  # a connection that failed is not reused
+            self.session.close()
+            self.session = outbound.new_session()
+
+        result = with_retries(
+            lambda: outbound.post_json(
                 self.url(operation),
                 body,
                 headers=headers,
                 purpose=f"erp:{operation}",
                 session=self.session,
                 max_response_bytes=settings.INTEGRATION_MAX_RESPONSE_BYTES,
-            )
-            transient = (
-                result.status_code is None and not result.refused
-            ) or result.status_code in TRANSIENT_STATUS
-            problem = result.problem
-            self.recorder.record(
+            ),
+            record=lambda result: self.recorder.record(
                 target=CallTarget.CONNECTOR,
                 operation=operation,
                 status_code=result.status_code,
                 duration_ms=result.duration_ms,
-                error=problem,
+                error=result.problem,
+            ),
+            delays=self.retry_delays,
+            before_retry=renew_session,
+        )
+        problem = result.problem
+        if not problem:
+            return _envelope(operation, result.body)
+        if result.status_code == 401:
+            reason = _explanation(result.body)
+            raise ConnectorError(
+                f"The connector refused the platform's credentials for {operation} (HTTP 401)"
+                + (f": {reason}" if reason else "."),
+                code="HTTP_401",
             )
-            if not problem:
-                return _envelope(operation, result.body)
-            if transient and attempt < len(self.retry_delays):
-                time.sleep(self.retry_delays[attempt])  # back-off between attempts of one call
-                attempt += 1
-                self.session.close()
-                self.session = outbound.new_session()
-                continue
-            if result.status_code == 401:
-                reason = _explanation(result.body)
-                raise ConnectorError(
-                    f"The connector refused the platform's credentials for {operation} (HTTP 401)"
-                    + (f": {reason}" if reason else "."),
-                    code="HTTP_401",
-                )
-            raise ConnectorError(f"{operation} failed: {problem}", transient=transient)
+        raise ConnectorError(f"{operation} failed: {problem}", transient=is_transient(result))
 
 
 def _explanation(body: bytes) -> str:
