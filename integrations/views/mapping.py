@@ -91,7 +91,7 @@ def _save_lists(request: HttpRequest, connection, items, crm_items) -> dict:
                 f"{item.erp_value}: choose an item of the CRM's {item.crm_list} list."]
     if errors:
         return errors
-    allowed = {name: {i["Id"] for i in rows} for name, rows in crm_items.items()}
+    allowed = {name: {i["Id"]: str(i.get("Name", "")) for i in rows} for name, rows in crm_items.items()}
     try:
         services.save_list_mapping(user=request.user, connection=connection, choices=choices, allowed=allowed)
     except ValidationError as exc:

@@ -175,11 +175,13 @@ def test_a_record_skipped_for_an_unpaired_list_item_syncs_once_the_admin_pairs_i
     assert key in connection.erp_retry["Customer"]
 
     save_list_mapping(user=erp_world.tenants["Cust10001"].admin.user, connection=connection,
-                      choices={item.pk: crm_id}, allowed={item.crm_list: {crm_id}})
+                      choices={item.pk: crm_id}, allowed={item.crm_list: {crm_id: "Sweden"}})
     second = sync(erp_world, connection)  # the ERP record did not change, yet it is read again
 
     assert second.state == RunState.SUCCEEDED, second.error
     assert second.failed_records == 0
     assert unpaired.get().crm_id is not None
+    item.refresh_from_db()
+    assert (item.crm_id, item.crm_name) == (crm_id, "Sweden")
     connection.refresh_from_db()
     assert connection.erp_retry == {}

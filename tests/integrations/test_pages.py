@@ -473,6 +473,7 @@ def test_list_items_pair_with_the_crms_list_items(site):
     assert response.status_code == 302
     item.refresh_from_db()
     assert str(item.crm_id) == other
+    assert item.crm_name == next(text for text, value in choices.items() if value == other)
 
     refused = client.post(url, {"form": "lists", f"item-{item.pk}": "999999"})
     assert refused.status_code == 200

@@ -270,9 +270,10 @@ def crm_list_choices(connection: ErpConnection) -> dict[str, list[dict]]:
 
 
 def save_list_mapping(
-    *, user, connection: ErpConnection, choices: dict[int, int | None], allowed: dict[str, set[int]]
+    *, user, connection: ErpConnection, choices: dict[int, int | None], allowed: dict[str, dict[int, str]]
 ) -> None:
-    """Pair ERP list items (by ListItemMapping id) with CRM item ids; ValidationError per item."""
+    """Pair ERP list items (by ListItemMapping id) with CRM item ids, of the CRM items ``allowed`` (per
+    CRM list, id → name); ValidationError per item."""
     from .connections import require_admin
 
     require_admin(user, connection.authorization)
@@ -282,13 +283,14 @@ def save_list_mapping(
         row = rows.get(pk)
         if row is None:
             errors[f"item-{pk}"] = "Not a list item of this connection."
-        elif crm_id is not None and crm_id not in allowed.get(row.crm_list, set()):
+        elif crm_id is not None and crm_id not in allowed.get(row.crm_list, {}):
             errors[f"item-{pk}"] = f"{row.erp_value}: choose an item of the CRM's {row.crm_list} list."
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
         for pk, crm_id in choices.items():
-            ListItemMapping.objects.filter(pk=pk).update(crm_id=crm_id)
+            name = "" if crm_id is None else allowed[rows[pk].crm_list][crm_id]
+            ListItemMapping.objects.filter(pk=pk).update(crm_id=crm_id, crm_name=name[:200])
         record(
             event_type="erp_connection.lists_saved",
             actor=user,
