@@ -4,6 +4,7 @@ authenticating the integration service through introspection."""
 import pytest
 
 from crm_sandbox.models import Contact, Person
+from examples.erp_connector import store
 from integrations.erp.services import runs
 from integrations.models import Direction, ErpLink, LogKind, RunKind, RunState, SyncLogEntry, SyncRun
 
@@ -185,3 +186,45 @@ def test_a_record_skipped_for_an_unpaired_list_item_syncs_once_the_admin_pairs_i
     assert (item.crm_id, item.crm_name) == (crm_id, "Sweden")
     connection.refresh_from_db()
     assert connection.erp_retry == {}
+
+
+def test_resync_from_crm_sends_every_linked_record_and_the_no_blanks_variant_keeps_erp_values(erp_world):
+    erp_world.install("Cust10001")
+    connection = erp_world.connect("Cust10001", persons=False)
+    remap(
+        erp_world,
+        connection,
+        "Customer",
+        CreditLimit=("Number2", Direction.TO_ERP),
+        Department=("Department", Direction.TO_ERP),
+    )
+    assert sync(erp_world, connection).state == RunState.SUCCEEDED
+    with erp_world.erp() as erp, store.transaction(erp):
+        erp.execute("UPDATE companies SET department='Sales', credit_limit=10 WHERE company_db='demo'")
+    first = ErpLink.objects.filter(connection=connection, actor_type="Customer").order_by("erp_key").first()
+    Contact.objects.filter(pk=first.crm_id).update(number2="500")  # not a change the CRM logs
+
+    def erp_values():
+        with erp_world.erp() as erp:
+            return dict(
+                (row[0], (row[1], row[2]))
+                for row in erp.execute(
+                    "SELECT erp_key, department, credit_limit FROM companies "
+                    "WHERE company_db='demo' AND kind='Customer'"
+                )
+            )
+
+    kept = sync(erp_world, connection, kind=RunKind.RESYNC_NO_BLANKS)
+
+    assert kept.state == RunState.SUCCEEDED, kept.error
+    assert kept.total == kept.processed == 3
+    values = erp_values()
+    assert values.pop(first.erp_key) == ("Sales", 500)  # the CRM's value, not a blank
+    assert set(values.values()) == {("Sales", 10)}  # blank in the CRM: the ERP keeps its own
+
+    everything = sync(erp_world, connection, kind=RunKind.RESYNC)
+
+    assert everything.state == RunState.SUCCEEDED, everything.error
+    values = erp_values()
+    assert values.pop(first.erp_key) == (None, 500)
+    assert set(values.values()) == {(None, None)}  # blanks too: the ERP now has what the CRM has
