@@ -5,15 +5,18 @@ the run's outcome explained."""
 
 import json
 import socket
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django import db
 from django.core import mail
 from django.utils import timezone
 
 from crm_sandbox.models import Contact
 from examples.erp_connector import store
+from integrations.erp.engine import execute
 from integrations.erp.services import runs
 from integrations.models import (
     CallTarget,
@@ -360,3 +363,37 @@ def test_a_lock_left_by_a_dead_worker_is_taken_over_when_its_lease_runs_out(erp_
     assert dead.state == RunState.INTERRUPTED
     connection.refresh_from_db()
     assert connection.lock_token is None
+
+
+def test_two_triggers_at_once_make_one_run(erp_world, live_server):
+    connection = connected(erp_world)
+    proxy = erp_world.crm_proxy("Cust10001", live_server.url)
+    in_flight, release = threading.Event(), threading.Event()
+
+    def hold(seen, forward):
+        in_flight.set()
+        release.wait(60)
+        return forward()[:2]
+
+    proxy.when(lambda s: s.method == "POST" and s.path.endswith("/v1/Contact"), hold, uses=1)
+    first = runs.queue_run_now(connection=connection, kind=RunKind.FORCE)
+    def work():
+        try:
+            execute(first.pk)
+        finally:
+            db.connection.close()  # this thread's own database connection
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        assert in_flight.wait(60)
+        second = sync(erp_world, connection)  # asked while the first run is writing to the CRM
+    finally:
+        release.set()
+        worker.join(60)
+
+    first.refresh_from_db()
+    assert second.state == RunState.SKIPPED
+    assert first.state == RunState.SUCCEEDED, first.error
+    assert Contact.objects.count() == 3
+    assert ErpLink.objects.filter(connection=connection).count() == 3
