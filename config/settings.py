@@ -45,6 +45,7 @@ PORT = int(os.environ.get("PORT", "8000"))
 SITE_URL = os.environ.get("SITE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", SITE_URL)
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"  # the site's own 403_csrf.html, not Django's bare page
 
 INSTALLED_APPS = [
     "django.contrib.admin",
