@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 
 from .erp import values as codec
 from .erp.services.connections import MAX_INTERVAL, MIN_INTERVAL
@@ -109,6 +110,10 @@ class ConfigForm(forms.Form):
             if meta["FieldType"] == FieldType.PASSWORD and not raw[key] and saved and saved.get(key):
                 raw[key] = saved[key]
         return raw
+
+    def has_field_errors(self) -> bool:
+        """True when a field is marked; the connector's refusal of the whole configuration is not."""
+        return any(name != NON_FIELD_ERRORS for name in self.errors)
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:
         for key, messages in errors.items():

@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection as db_connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -371,6 +373,64 @@ def test_save_with_a_configuration_the_connector_refuses_creates_nothing(site):
         in page(response).find("form", class_="erp-config-form").text
     )
     assert not ErpConnection.objects.exists()
+
+
+def _error_boxes(response) -> list[Element]:
+    form = page(response).find("form", class_="erp-config-form")
+    return [box for box in form.find_all("div") if "message-error" in box.classes()]
+
+
+def test_a_refused_save_shows_the_connectors_explanation_in_the_summary_and_marks_no_field(site):
+    response = site.client().post(site.url("new"), config_post(CompanyDatabase="nope"))
+
+    [summary] = _error_boxes(response)
+    assert summary.attrs["role"] == "alert" and "error-summary" in summary.classes()
+    assert summary.text == ("Nothing was saved: There is no company database called 'nope' in this ERP. "
+                            "Use one of: demo, test.")
+    assert "marked fields" not in summary.text and not summary.has("ul")
+    form = page(response).find("form", class_="erp-config-form")
+    assert not [field for field in form.find_all("div") if "has-error" in field.classes()]
+
+
+def test_the_summary_says_marked_fields_and_links_them_only_when_a_field_is_marked(site):
+    response = site.client().post(site.url("new"), config_post(name="X", CompanyDatabase="  "))
+
+    [summary] = _error_boxes(response)
+    assert summary.text.startswith("Please correct the marked fields.")
+    [link] = summary.find("ul").find_all("a")
+    assert link.attrs["href"] == "#id_cfg_CompanyDatabase_error"
+    assert page(response).has("ul", id="id_cfg_CompanyDatabase_error")
+
+
+@pytest.mark.browser
+def test_the_error_summary_has_no_empty_space_above_its_first_line(site):
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM
+    from tests.e2e.conftest import CHROMIUM_ARGS
+
+    html = site.client().post(site.url("new"), config_post(CompanyDatabase="nope")).content.decode()
+    css = (Path(settings.BASE_DIR) / "static" / "css" / "site.css").read_text()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            tab = browser.new_page()
+            tab.route("**/*", lambda route: route.abort())  # the page alone, with the stylesheet inlined
+            tab.set_content(html.replace("</head>", f"<style>{css}</style></head>"))
+            gaps = tab.evaluate("""() => {
+                const box = document.querySelector(".erp-config-form .error-summary");
+                const style = getComputedStyle(box);
+                const first = box.firstElementChild, last = box.lastElementChild;
+                const top = box.getBoundingClientRect().top + parseFloat(style.borderTopWidth)
+                    + parseFloat(style.paddingTop);
+                const bottom = box.getBoundingClientRect().bottom - parseFloat(style.borderBottomWidth)
+                    - parseFloat(style.paddingBottom);
+                return [first.getBoundingClientRect().top - top,
+                        bottom - last.getBoundingClientRect().bottom];
+            }""")
+        finally:
+            browser.close()
+    assert gaps == [0, 0]
 
 
 def test_editing_the_configuration_keeps_a_saved_password_left_blank(site):
