@@ -177,9 +177,14 @@ def delete_connection(request: HttpRequest, env: str, ctx: str, authorization_pk
     connection = connection_or_404(scope, guid)
     scope.require_admin()
     if request.method == "GET":
-        return render(request, "integrations/delete.html", scope.context(connection=connection))
+        return render(request, "integrations/delete.html", scope.context(
+            connection=connection, open_run=selectors.open_run(connection)))
     name = connection.name
-    warning = services.delete_connection(user=request.user, connection=connection)
+    try:
+        warning = services.delete_connection(user=request.user, connection=connection)
+    except SetupRefused as refused:
+        messages.error(request, f"{name} was not deleted: {refused.message}")
+        return redirect(scope.url("connection", connection.connection_id))
     messages.success(request, f"The connection {name} was deleted.")
     if warning:
         messages.warning(request, warning)

@@ -18,6 +18,7 @@ from crm_sandbox.models import Contact
 from examples.erp_connector import store
 from integrations.erp.engine import execute
 from integrations.erp.services import runs
+from integrations.erp.services.connections import SetupRefused
 from integrations.models import (
     CallTarget,
     ErpConnection,
@@ -334,17 +335,51 @@ def test_a_created_record_whose_answer_was_lost_is_adopted_not_created_twice(erp
 # ---------------------------------------------------------------- one run at a time
 
 
+def scheduled(connection) -> SyncRun:
+    """A run started by the schedule (the worker carries it out itself)."""
+    run = runs.queue_run_now(connection=connection, kind=RunKind.SCHEDULED)
+    execute(run.pk)
+    run.refresh_from_db()
+    return run
+
+
 def test_a_second_trigger_while_a_run_holds_the_lock_is_skipped(erp_world):
     connection = connected(erp_world)
     token = runs.acquire(connection)
 
-    skipped = sync(erp_world, connection)
+    skipped = scheduled(connection)
 
     assert skipped.state == RunState.SKIPPED
     assert "in progress" in skipped.error
     assert not Contact.objects.exists()
     runs.release(connection, token)
     assert sync(erp_world, connection).state == RunState.SUCCEEDED
+
+
+def test_an_admin_asking_for_a_run_while_one_is_in_progress_is_told_so(erp_world):
+    connection = connected(erp_world)
+    admin = erp_world.tenants["Cust10001"].admin.user
+    token = runs.acquire(connection)
+    running = SyncRun.objects.create(connection=connection, tenant_id=connection.tenant_id,
+                                     kind=RunKind.SCHEDULED, state=RunState.RUNNING)
+
+    with pytest.raises(SetupRefused, match="A scheduled sync is running on this connection; ask again"):
+        runs.request_run(user=admin, connection=connection, kind=RunKind.FORCE)
+    assert list(connection.runs.all()) == [running]  # nothing queued behind the admin's back
+
+    runs.release(connection, token)
+    SyncRun.objects.filter(pk=running.pk).update(state=RunState.INTERRUPTED)
+    queued = SyncRun.objects.create(connection=connection, tenant_id=connection.tenant_id,
+                                    kind=RunKind.RESYNC)  # asked for, no worker has taken it yet
+    with pytest.raises(SetupRefused, match="Resync from CRM is queued on this connection"):
+        runs.request_run(user=admin, connection=connection, kind=RunKind.MANUAL)
+    # The same run asked for twice before a worker took it is one run.
+    assert runs.request_run(user=admin, connection=connection, kind=RunKind.RESYNC) == queued
+    with pytest.raises(SetupRefused, match="Choose one of the runs"):
+        runs.request_run(user=admin, connection=connection, kind="everything")
+    # A run queued longer than a lease lost its task (a broker that forgot it): it is not in the way.
+    SyncRun.objects.filter(pk=queued.pk).update(queued_at=timezone.now() - timedelta(hours=1))
+    assert runs.request_run(user=admin, connection=connection, kind=RunKind.MANUAL).kind == RunKind.MANUAL
 
 
 def test_a_lock_left_by_a_dead_worker_is_taken_over_when_its_lease_runs_out(erp_world):
@@ -387,7 +422,7 @@ def test_two_triggers_at_once_make_one_run(erp_world, live_server):
     worker.start()
     try:
         assert in_flight.wait(60)
-        second = sync(erp_world, connection)  # asked while the first run is writing to the CRM
+        second = scheduled(connection)  # due while the first run is writing to the CRM
     finally:
         release.set()
         worker.join(60)

@@ -170,18 +170,30 @@ class Run(Pull, Push):
                 self.connector.close()
             if self.crm is not None:
                 self.crm.close()
-            self.flush_log()
-            self.recorder.flush()
-            run.finished_at = timezone.now()
-            run.save()
-            if run.state == RunState.SUCCEEDED:
-                ErpConnection.objects.filter(pk=self.connection.pk).update(last_success_at=run.finished_at)
-            run_services.release(self.connection, self.lock)
+            if SyncRun.objects.filter(pk=run.pk).exists():
+                self._finish()
+            else:  # the connection was deleted under the run (its lease had run out)
+                logger.warning("ERP sync run %s ended after its connection was deleted", run.pk)
+
+    def _finish(self) -> None:
+        run = self.run
+        self.flush_log()
+        self.recorder.flush()
+        run.finished_at = timezone.now()
+        run.save()
+        if run.state == RunState.SUCCEEDED:
+            ErpConnection.objects.filter(pk=self.connection.pk).update(last_success_at=run.finished_at)
+        run_services.release(self.connection, self.lock)
 
     def _work(self) -> None:
         run, connection = self.run, self.connection
         if run.tenant_id != connection.tenant_id or self.authorization.tenant_id != connection.tenant_id:
             raise RunAborted("The run does not belong to the connection's company.")
+        if not connection.tenant.is_running:
+            raise RunAborted(
+                f"The CRM of {connection.tenant.company_name} is "
+                f"{connection.tenant.get_state_display().lower()}: nothing was synced."
+            )
         if not connection.is_active and run.kind != RunKind.FORCE:
             raise RunAborted("The connection is not active.")
         if not self.authorization.is_usable:

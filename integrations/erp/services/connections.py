@@ -49,7 +49,13 @@ def require_admin(user, authorization: Authorization) -> None:
         )
 
 
-def _usable(authorization: Authorization) -> None:
+def ensure_usable(authorization: Authorization) -> None:
+    tenant = authorization.tenant
+    if not tenant.is_running:
+        raise SetupRefused(
+            f"The CRM of {tenant.company_name} is {tenant.get_state_display().lower()}: "
+            f"nothing is synced until it runs again."
+        )
     if not authorization.is_usable:
         raise SetupRefused(
             f"{authorization.app.name} is not authorized for this company ({authorization.current_status})."
@@ -125,7 +131,7 @@ def field_metadata(raw: object, where: str) -> list[dict]:
 def config_fields(*, user, authorization: Authorization) -> list[dict]:
     """GetConfigData: the fields the connection form shows."""
     require_admin(user, authorization)
-    _usable(authorization)
+    ensure_usable(authorization)
     return field_metadata(
         _call(authorization, "GetConfigData", with_connection=False).get("Fields"), "configuration fields"
     )
@@ -193,7 +199,7 @@ def _parse_plain(text: str, field_type: int):
 def test_config(*, user, authorization: Authorization, values: dict) -> TestResult:
     """TestConfigData: whether the connector accepts the values, with its explanation."""
     require_admin(user, authorization)
-    _usable(authorization)
+    ensure_usable(authorization)
     try:
         answer = _call(authorization, "TestConfigData", {"ConfigFields": values}, with_connection=False)
     except SetupRefused as refused:
@@ -206,7 +212,7 @@ def create_connection(
 ) -> ErpConnection:
     """Test, then SaveConnection under a new GUID, TestConnection and fetch actor types and fields."""
     require_admin(user, authorization)
-    _usable(authorization)
+    ensure_usable(authorization)
     name = " ".join((name or "").split()) or authorization.app.name
     if len(name) > 120:
         raise ValidationError({"name": "A name has at most 120 characters."})
@@ -289,7 +295,7 @@ def register_connection(
 def update_config(*, user, connection: ErpConnection, values: dict) -> None:
     authorization = connection.authorization
     require_admin(user, authorization)
-    _usable(authorization)
+    ensure_usable(authorization)
     tested = test_config(user=user, authorization=authorization, values=values)
     if not tested.ok:
         raise SetupRefused(tested.explanation)
@@ -359,7 +365,7 @@ def set_schedule(*, user, connection: ErpConnection, sync_interval: int, rank: i
 
 def activate(*, user, connection: ErpConnection) -> None:
     require_admin(user, connection.authorization)
-    _usable(connection.authorization)
+    ensure_usable(connection.authorization)
     problems = mapping.activation_problems(connection)
     if problems:
         raise SetupRefused(" ".join(problems))
@@ -392,12 +398,25 @@ def deactivate(*, user, connection: ErpConnection) -> None:
 def delete_connection(*, user, connection: ErpConnection) -> str:
     """DeleteConnection at the connector, then the connection, its links and logs; returns a warning
     when the connector could not be told."""
+    from .runs import acquire, release
+
     require_admin(user, connection.authorization)
+    # The run lock keeps a run from writing through a connection that is going away; a run in
+    # progress holds it, so deleting waits for the run to end.
+    lock = acquire(connection)
+    if lock is None:
+        raise SetupRefused(
+            "A run of this connection is in progress. Deactivate the connection, wait for the run to end, "
+            "then delete it."
+        )
     warning = ""
     try:
         _call(connection.authorization, "DeleteConnection", connection=connection)
     except SetupRefused as refused:
         warning = f"The connector was not told ({refused.message}); it may still list the connection."
+    except BaseException:
+        release(connection, lock)
+        raise
     tenant, name, guid = connection.tenant, connection.name, connection.connection_id
     with transaction.atomic():
         connection.delete()

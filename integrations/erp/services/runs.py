@@ -11,7 +11,6 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -19,7 +18,7 @@ from django.utils import timezone
 from audit.services import record
 
 from ...models import ErpConnection, RunKind, RunState, SyncRun
-from .connections import SetupRefused, require_admin
+from .connections import SetupRefused, ensure_usable, require_admin
 
 
 def lease() -> timedelta:
@@ -76,12 +75,27 @@ def request_run(*, user, connection: ErpConnection, kind: str) -> SyncRun:
     """Sync now, force sync or resync from CRM, asked for by a tenant admin."""
     require_admin(user, connection.authorization)
     if kind not in (RunKind.MANUAL, RunKind.FORCE, RunKind.RESYNC, RunKind.RESYNC_NO_BLANKS):
-        raise PermissionDenied("Unknown kind of run.")
+        raise SetupRefused("Choose one of the runs the page offers.")
+    ensure_usable(connection.authorization)
     if kind == RunKind.MANUAL and not connection.is_active:
         raise SetupRefused("The connection is not active: activate it, or use Force sync.")
-    waiting = connection.runs.filter(state=RunState.QUEUED, kind=kind).first()
-    if waiting is not None:
-        return waiting  # asked twice before a worker took it: one run does
+    # Lock the connection row so two requests at once see each other's run.
+    row = ErpConnection.objects.select_for_update().filter(pk=connection.pk).first()
+    now = timezone.now()
+    locked = row is not None and row.lock_token is not None and row.lock_expires_at > now
+    # A run that is running without a live lock died with its worker; a run queued longer than a
+    # lease lost its task: neither is in the way.
+    alive = Q(state=RunState.QUEUED, queued_at__gt=now - lease())
+    if locked:
+        alive |= Q(state=RunState.RUNNING)
+    pending = connection.runs.filter(alive).order_by("pk").first()
+    if pending is not None and pending.kind == kind and pending.state == RunState.QUEUED:
+        return pending  # asked twice before a worker took it: one run does
+    if pending is not None or locked:
+        what = "A run" if pending is None else (
+            "A scheduled sync" if pending.kind == RunKind.SCHEDULED else pending.get_kind_display())
+        state = pending.get_state_display().lower() if pending is not None else "running"
+        raise SetupRefused(f"{what} is {state} on this connection; ask again when it has ended.")
     run = queue_run(connection=connection, kind=kind, user=user)
     record(
         event_type="erp_connection.run_requested",
