@@ -27,6 +27,7 @@ RUNS_PER_PAGE = 20
 RUN_BUTTONS = [(RunKind.MANUAL, "Sync now"), (RunKind.FORCE, "Force sync"),
                (RunKind.RESYNC, "Resync from CRM"),
                (RunKind.RESYNC_NO_BLANKS, "Resync from CRM (no blank values)")]
+RESYNC_KINDS = (RunKind.RESYNC, RunKind.RESYNC_NO_BLANKS)
 
 
 @never_cache
@@ -112,7 +113,7 @@ def edit_configuration(request: HttpRequest, env: str, ctx: str, authorization_p
 
 def _act(request: HttpRequest, scope: Scope, connection) -> HttpResponse | ScheduleForm:
     """One of the connection page's buttons; a redirect, or the schedule form with its errors."""
-    action, user = request.POST.get("action"), request.user
+    action, kind, user = request.POST.get("action"), request.POST.get("kind", ""), request.user
     if action == "schedule":
         form = ScheduleForm(request.POST)
         if not form.is_valid():
@@ -136,9 +137,11 @@ def _act(request: HttpRequest, scope: Scope, connection) -> HttpResponse | Sched
             elif action == "refresh":
                 services.refresh_actor_types(user=user, connection=connection)
                 messages.success(request, "The actor types and fields were fetched from the connector again.")
+            elif kind in RESYNC_KINDS and request.POST.get("confirm") != "yes":
+                messages.error(request, "No run was started: a resync is asked for from its own button, "
+                                        "which says what it overwrites.")
             else:
-                run = run_services.request_run(user=user, connection=connection,
-                                               kind=request.POST.get("kind", ""))
+                run = run_services.request_run(user=user, connection=connection, kind=kind)
                 messages.success(request, f"{run.get_kind_display()} was queued.")
         except SetupRefused as refused:
             verb = {"activate": "The connection was not activated", "refresh": "The fields were not fetched",
@@ -165,6 +168,7 @@ def connection_page(request: HttpRequest, env: str, ctx: str, authorization_pk: 
     runs = page_of(request, selectors.connection_runs(connection), RUNS_PER_PAGE)
     return render(request, "integrations/connection.html", scope.context(
         connection=connection, schedule_form=schedule_form, runs=runs, run_buttons=RUN_BUTTONS,
+        linked_records=connection.links.filter(crm_id__isnull=False).count() if scope.member.is_admin else 0,
         open_run=selectors.open_run(connection),
         problems=[] if connection.is_active else mapping_services.activation_problems(connection)))
 

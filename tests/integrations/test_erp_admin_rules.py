@@ -79,6 +79,7 @@ def test_nothing_syncs_for_a_company_whose_crm_is_suspended(site):
     response = site.client().post(site.conn_url("connection", connection),
                                   {"action": "run", "kind": RunKind.FORCE}, follow=True)
     assert messages_of(response)[0].startswith("No run was started: The CRM of ")
+    assert "is suspended: nothing is synced until it runs again." in page(response).find("main").text
     assert not SyncRun.objects.filter(connection=connection).exists()
 
     # A run already on its way (the schedule's, or one queued before the suspension) stops early.
@@ -96,3 +97,24 @@ def test_nothing_syncs_for_a_company_whose_crm_is_suspended(site):
     run.refresh_from_db()
     assert run.state == RunState.SUCCEEDED, run.error
     assert Contact.objects.count() == 3
+
+
+def test_resync_from_crm_says_what_it_overwrites_and_is_asked_for_from_its_own_form(site):
+    connection = site.connect()
+    client = site.client()
+    url = site.conn_url("connection", connection)
+    ErpLink.objects.bulk_create([ErpLink(connection=connection, actor_type="Customer", erp_key=f"K{i}",
+                                         crm_entity="Contact", crm_id=100 + i) for i in range(3)])
+
+    resync = page(client.get(url)).find("details")
+    assert resync.find("summary").text == "Resync from CRM…"
+    assert "of every linked CRM record (3 now)" in resync.find("p").text
+    assert [b.attrs["value"] for b in resync.find_all("button")] == [RunKind.RESYNC, RunKind.RESYNC_NO_BLANKS]
+
+    # The kind alone (a stale page, a hand-made post) starts nothing.
+    refused = client.post(url, {"action": "run", "kind": RunKind.RESYNC}, follow=True)
+    assert messages_of(refused)[0].startswith("No run was started: a resync is asked for from its own button")
+    assert not SyncRun.objects.exists()
+
+    client.post(url, {"action": "run", "kind": RunKind.RESYNC_NO_BLANKS, "confirm": "yes"})
+    assert SyncRun.objects.get().kind == RunKind.RESYNC_NO_BLANKS
