@@ -228,3 +228,33 @@ def test_resync_from_crm_sends_every_linked_record_and_the_no_blanks_variant_kee
     values = erp_values()
     assert values.pop(first.erp_key) == (None, 500)
     assert set(values.values()) == {(None, None)}  # blanks too: the ERP now has what the CRM has
+
+
+def test_a_field_mapped_to_erp_after_the_first_sync_is_logged_from_the_erps_own_value(erp_world):
+    erp_world.install("Cust10001")
+    connection = erp_world.connect("Cust10001", persons=False)
+    assert sync(erp_world, connection).state == RunState.SUCCEEDED
+    remap(erp_world, connection, "Customer", CreditLimit=("Number2", Direction.TO_ERP))
+    with erp_world.erp() as erp:
+        limits = dict(erp.execute("SELECT erp_key, credit_limit FROM companies "
+                                  "WHERE company_db='demo' AND kind='Customer'").fetchall())
+    links = ErpLink.objects.filter(connection=connection, actor_type="Customer").order_by("erp_key")
+    same, other, blank = links
+    assert limits[same.erp_key] and limits[other.erp_key] and limits[blank.erp_key]
+    Contact.objects.filter(pk=same.crm_id).update(number2=str(limits[same.erp_key]))
+    Contact.objects.filter(pk=other.crm_id).update(number2="777")
+
+    run = sync(erp_world, connection, kind=RunKind.RESYNC)
+
+    assert run.state == RunState.SUCCEEDED, run.error
+    logged = {(e.erp_key, e.field, e.old_value, e.new_value)
+              for e in SyncLogEntry.objects.filter(run=run, kind=LogKind.CHANGE)}
+    assert logged == {
+        (other.erp_key, "CreditLimit", f"{limits[other.erp_key]:g}", "777"),
+        (blank.erp_key, "CreditLimit", f"{limits[blank.erp_key]:g}", ""),
+    }  # what the ERP had, read from it; the record whose value the ERP already has is not sent
+    assert run.pushed == 2
+    with erp_world.erp() as erp:
+        now = dict(erp.execute("SELECT erp_key, credit_limit FROM companies "
+                               "WHERE company_db='demo' AND kind='Customer'").fetchall())
+    assert now == {same.erp_key: limits[same.erp_key], other.erp_key: 777, blank.erp_key: None}

@@ -115,7 +115,51 @@ class Push:
             values[key] = codec.encode(new, item.meta["FieldType"])
         return {"ActorType": plan.actor_type, "ErpKey": link.erp_key, "FieldValues": values}
 
+    def _current_erp_values(self, plan: ActorPlan, batch: list) -> list:
+        """The batch with each field's old value as the ERP has it where the link does not know it (a
+        field mapped "to ERP" since the actor was last read), one GetActors per batch; a field whose
+        value the ERP already has is not sent, nor an actor left with nothing to send."""
+        unknown = {
+            link.erp_key: [key for key in changed if key not in link.erp_values]
+            for link, changed, _row in batch
+        }
+        fields = sorted({key for keys in unknown.values() for key in keys})
+        keys = [key for key, missing in unknown.items() if missing]
+        if not keys:
+            return batch
+        answer = self.connector.call(
+            "GetActors", {"ActorType": plan.actor_type, "ErpKeys": keys, "FieldKeys": fields}
+        )
+        current = {}
+        for actor in answer.get("Actors") or []:
+            if isinstance(actor, dict) and isinstance(actor.get("FieldValues"), dict):
+                current[actor.get("ErpKey")] = actor["FieldValues"]
+        kept, settled = [], []
+        for link, changed, row in batch:
+            values = current.get(link.erp_key, {})
+            for key in unknown[link.erp_key]:
+                old, new, item, raw = changed[key]
+                try:
+                    old = _comparable(codec.decode(values[key], item.meta["FieldType"]))
+                except (KeyError, ValueError, TypeError):
+                    continue  # the ERP did not say: the change is sent, logged from blank
+                if old == new:
+                    del changed[key]
+                    link.erp_values = {**link.erp_values, key: old}
+                    link.crm_values = {**link.crm_values, item.crm.name: raw}
+                else:
+                    changed[key] = (old, new, item, raw)
+            if changed:
+                kept.append((link, changed, row))
+            else:
+                settled.append(link)
+        ErpLink.objects.bulk_update(settled, ["erp_values", "crm_values"])
+        return kept
+
     def _save_actors(self, plan: ActorPlan, batch: list) -> None:
+        batch = self._current_erp_values(plan, batch)
+        if not batch:
+            return
         actors = [self._erp_actor(plan, link, changed) for link, changed, _row in batch]
         try:
             self.connector.call("SaveActors", {"Actors": actors})
