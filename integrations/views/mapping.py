@@ -20,21 +20,25 @@ from .common import connection_or_404, scope_or_404
 
 
 def _sections(actors, posted=None, errors=None) -> list[dict]:
-    """What the field table shows per actor type, with the posted choices when a save was refused."""
+    """What the field table shows per actor type, with the posted choices when a save was refused.
+
+    Each row and actor type carries the ids of its controls, so the error summary can link to them."""
     errors = errors or {}
     sections = []
-    for actor in actors:
+    for s, actor in enumerate(actors, start=1):
         metas = {f["FieldKey"]: f for f in actor.erp_fields}
         order = {f["FieldKey"]: i for i, f in enumerate(actor.erp_fields)}
         rows = []
         def place(m, order=order):
             return m.missing, order.get(m.erp_field, len(order)), m.erp_field.lower()
 
-        for current in sorted(actor.fields.all(), key=place):
+        for n, current in enumerate(sorted(actor.fields.all(), key=place), start=1):
             key = f"{actor.actor_type}.{current.erp_field}"
             meta = metas.get(current.erp_field)
             rows.append({
                 "key": key, "name": current.erp_field, "meta": meta,
+                "label": meta["DisplayName"] if meta and meta.get("DisplayName") else current.erp_field,
+                "crm_id": f"crm-{s}-{n}", "dir_id": f"dir-{s}-{n}", "error_id": f"error-{s}-{n}",
                 "missing": current.missing or meta is None,
                 "type": FieldType(meta["FieldType"]).label if meta else "",
                 "mandatory": bool(meta and meta["Access"] == FieldAccess.MANDATORY),
@@ -44,12 +48,29 @@ def _sections(actors, posted=None, errors=None) -> list[dict]:
                 "errors": errors.get(key, []),
             })
         sections.append({
-            "actor": actor,
+            "actor": actor, "enabled_id": f"enabled-{s}", "enabled_error_id": f"enabled-{s}-error",
             "enabled": (f"enabled-{actor.actor_type}" in posted) if posted is not None else actor.enabled,
             "crm_fields": list(CRM_FIELDS.get(actor.crm_entity, {}).values()),
             "rows": rows, "errors": errors.get(f"{actor.actor_type}.enabled", []),
         })
     return sections
+
+
+def _field_summary(sections: list[dict], errors: dict) -> list[dict]:
+    """The refused field save's errors in page order, each linked to its row's control."""
+    summary, placed = [], set()
+    for section in sections:
+        actor_type = section["actor"].actor_type
+        placed.add(f"{actor_type}.enabled")
+        summary += [{"href": f"#{section['enabled_id']}", "text": f"{actor_type}: {error}"}
+                    for error in section["errors"]]
+        for row in section["rows"]:
+            placed.add(row["key"])
+            summary += [{"href": f"#{row['crm_id']}", "text": f"{actor_type} {row['label']}: {error}"}
+                        for error in row["errors"]]
+    summary += [{"href": "", "text": error} for key, messages in errors.items() if key not in placed
+                for error in messages]
+    return summary
 
 
 def _crm_items(request: HttpRequest, connection, items: list[ListItemMapping]) -> tuple[dict, str]:
@@ -117,21 +138,28 @@ def mapping_page(request: HttpRequest, env: str, ctx: str, authorization_pk: int
             if not list_errors:
                 messages.success(request, "The list items were saved.")
                 return redirect(scope.url("mapping", connection.connection_id) + "#lists")
-            messages.error(request, "Nothing was saved: choose an item of the CRM's list in each marked row.")
         else:
             field_errors = _save_fields(request, connection, actors)
             if not field_errors:
                 messages.success(request, "The mapping was saved.")
                 return redirect(scope.url("mapping", connection.connection_id))
             posted = request.POST
-            count = len(field_errors)
-            messages.error(request, f"Nothing was saved: {count} row{'s need' if count != 1 else ' needs'} "
-                                    f"attention.")
     list_rows = [{"item": item, "choices": crm_items.get(item.crm_list, []),
                   "selected": (request.POST.get(f"item-{item.pk}", "") if list_errors
                                else ("" if item.crm_id is None else str(item.crm_id))),
                   "errors": list_errors.get(f"item-{item.pk}", [])} for item in items]
+    sections = _sections(actors, posted, field_errors)
+    # A refused save's summary, at the top of the form it concerns.
+    count = len(field_errors)
+    field_heading = f"Nothing was saved: {count} row{'s need' if count != 1 else ' needs'} attention."
+    shown_items = {f"item-{item.pk}" for item in items}
+    list_summary = [{"href": f"#item-{row['item'].pk}", "text": error} for row in list_rows
+                    for error in row["errors"]]
+    list_summary += [{"href": "", "text": error} for key, errors in list_errors.items()
+                     if key not in shown_items for error in errors]
     return render(request, "integrations/mapping.html", scope.context(
-        connection=connection, sections=_sections(actors, posted, field_errors), directions=Direction.choices,
+        connection=connection, sections=sections, directions=Direction.choices,
         list_rows=list_rows, crm_problem=crm_problem, problems=services.activation_problems(connection),
-        field_errors=field_errors, can_edit=scope.member.is_admin))
+        field_errors=field_errors, field_summary=_field_summary(sections, field_errors),
+        field_summary_heading=field_heading,
+        list_summary=list_summary, can_edit=scope.member.is_admin))

@@ -4,6 +4,9 @@
   if (!box || !window.fetch) return;
   var url = box.getAttribute("data-progress-url");
   function part(name) { return box.querySelector('[data-progress="' + name + '"]'); }
+  // The error is read out when a poll brings it: an alert region must be there before its text is.
+  var errorBox = part("error");
+  if (errorBox && !errorBox.hasAttribute("role")) errorBox.setAttribute("role", "alert");
   function show(data) {
     part("state").textContent = data.state_label;
     var bar = part("bar");
@@ -17,7 +20,7 @@
     part("counts").textContent = c.created + " created, " + c.updated + " updated, " + c.pushed +
       " pushed, " + c.skipped + " skipped";
     var error = part("error");
-    error.textContent = data.error;
+    if (error.textContent !== (data.error || "")) error.textContent = data.error || "";  // said once
     error.hidden = !data.error;
     if (data.finished) {
       box.setAttribute("data-finished", data.state);

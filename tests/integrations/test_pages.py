@@ -509,7 +509,10 @@ def test_an_invalid_mapping_is_refused_naming_the_field_and_nothing_is_saved(sit
         if "selected" in o.attrs
     ] == ["Name"]
     assert "has-error" not in shown.find("tr", data_row="Customer.Department").classes()
-    assert messages_of(response) == ["Nothing was saved: 1 row needs attention."]
+    # Said once, by the summary at the top of the form, not again by a message above the page.
+    heading = shown.find("div", id="field-errors").find("strong").text
+    assert heading == "Nothing was saved: 1 row needs attention."
+    assert messages_of(response) == []
     assert mapped(connection, "Customer", "Department") == ("Department", Direction.TO_CRM)
     assert mapped(connection, "Customer", "Country") == ("Country", Direction.TO_CRM)
 
@@ -517,6 +520,78 @@ def test_an_invalid_mapping_is_refused_naming_the_field_and_nothing_is_saved(sit
     response = client.post(url, mapping_post(connection, Customer__ErpId=("Number2", Direction.TO_ERP)))
     assert "ERP ID is read-only in the ERP" in page(response).find("tr", data_row="Customer.ErpId").text
     assert mapped(connection, "Customer", "ErpId") == ("", Direction.OFF)
+
+
+def test_a_refused_mapping_save_lists_each_error_at_the_top_of_the_form_linked_to_its_control(site):
+    connection = site.connect(activate=False)
+    response = site.client().post(site.conn_url("mapping", connection), mapping_post(
+        connection, Customer__Country=("Name", Direction.TO_CRM),
+        Customer__ErpId=("Number2", Direction.TO_ERP)))
+
+    assert response.status_code == 200
+    form = page(response).find("fieldset", class_="erp-mapping").parent
+    summary = form.find("div", id="field-errors")
+    assert form.children[2] is summary  # after the token and the form's name, before the rows
+    assert (summary.attrs["role"], summary.attrs["tabindex"]) == ("alert", "-1")
+    assert "data-focus-on-load" in summary.attrs and "error-summary" in summary.classes()
+    assert summary.find("strong").text == "Nothing was saved: 2 rows need attention."
+    links = summary.find("ul").find_all("a")
+    rows = [form.find("tr", data_row=key) for key in ("Customer.Country", "Customer.ErpId")]  # page order
+    assert [link.attrs["href"] for link in links] == [
+        "#" + row.find("select", name=f"crm-{row.attrs['data-row']}").attrs["id"] for row in rows]
+    assert [link.text for link in links] == [
+        "Customer Country: Country is a list and pairs only with a CRM list field.",
+        "Customer ERP ID: ERP ID is read-only in the ERP; it can only sync to the CRM."]
+    for row in rows:
+        error = row.find("ul", class_="errorlist").attrs["id"]
+        for select in row.find_all("select"):
+            assert (select.attrs["aria-describedby"], select.attrs["aria-invalid"]) == (error, "true")
+
+
+def test_the_mapping_selects_are_labelled_with_the_actor_type_and_the_fields_display_name(site):
+    connection = site.connect(activate=False)
+    shown = page(site.client().get(site.conn_url("mapping", connection)))
+    assert not shown.has("div", id="field-errors") and not shown.has("div", id="list-errors")
+    labels = {label.attrs["for"]: label.text for label in shown.find_all("label")}
+    row = shown.find("tr", data_row="Customer.ErpId")
+    crm = row.find("select", name="crm-Customer.ErpId")
+    direction = row.find("select", name="dir-Customer.ErpId")
+    assert labels[crm.attrs["id"]] == "CRM field for Customer ERP ID"
+    assert labels[direction.attrs["id"]] == "Direction of Customer ERP ID"
+    person = shown.find("tr", data_row="Person.ErpId").find("select", name="crm-Person.ErpId")
+    assert labels[person.attrs["id"]] == "CRM field for Person ERP ID"
+
+
+def test_a_refused_list_items_save_is_summed_up_at_the_top_of_its_form(site):
+    connection = site.connect(activate=False)
+    item = connection.list_mappings.get(erp_list="Countries", erp_key="NO")
+    response = site.client().post(site.conn_url("mapping", connection),
+                                  {"form": "lists", f"item-{item.pk}": "x"})
+
+    summary = page(response).find("div", id="list-errors")
+    assert summary.parent.find("input", name="form").attrs["value"] == "lists"
+    assert (summary.attrs["role"], summary.attrs["tabindex"]) == ("alert", "-1")
+    [link] = summary.find_all("a")
+    assert link.attrs["href"] == f"#item-{item.pk}"
+    assert link.text == "Norway: choose an item of the CRM's Country list."
+    assert not page(response).has("div", id="field-errors") and messages_of(response) == []
+
+
+def test_messages_are_inside_main_errors_are_alerts_and_the_status_region_starts_empty(site):
+    client = site.client()
+    failed = page(client.post(site.url("new"), config_post("test", CompanyDatabase="nope")))
+    main = failed.find("main", id="main")
+    [message] = [div for div in main.find_all("div") if "message-error" in div.classes()
+                 and "messages" in div.parent.classes()]
+    assert message.attrs["role"] == "alert" and message.text.startswith("Test failed:")
+    assert main.find("div", id="announcer").attrs["role"] == "status"
+    assert main.find("div", id="announcer").text == ""
+
+    passed = page(client.post(site.url("new"), config_post("test")))
+    [message] = [div for div in passed.find("main", id="main").find_all("div")
+                 if "messages" in div.parent.classes()]
+    assert message.text.startswith("Test passed:") and "role" not in message.attrs
+    assert passed.find("div", id="announcer").text == ""  # site.js says it once the page has loaded
 
 
 def test_list_items_pair_with_the_crms_list_items(site):
