@@ -9,7 +9,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 
 from provisioning.models import Authorization
 
-from .models import ErpConnection, IntegrationCall, RunState, SyncLogEntry, SyncRun
+from .models import ErpConnection, IntegrationCall, ListItemMapping, RunState, SyncLogEntry, SyncRun
 
 OPEN_STATES = (RunState.QUEUED, RunState.RUNNING)
 
@@ -50,6 +50,27 @@ def run_entries(run: SyncRun, kind: str | None = None) -> QuerySet[SyncLogEntry]
     if kind:
         entries = entries.filter(kind=kind)
     return entries.order_by("id")
+
+
+def crm_list_item_names(connection: ErpConnection, wanted: dict[str, set[int]]) -> dict[tuple[str, int], str]:
+    """Names of CRM list items (CRM list → item ids) as the connection's list-item pairs know them, in one
+    query: the CRM item's name, else the name of an ERP item paired with it."""
+    if not wanted:
+        return {}
+    rows = (ListItemMapping.objects
+            .filter(connection=connection, crm_list__in=list(wanted),
+                    crm_id__in=sorted({item for items in wanted.values() for item in items}))
+            .order_by("erp_list", "erp_value", "id")
+            .values_list("crm_list", "crm_id", "crm_name", "erp_value"))
+    crm_names: dict[tuple[str, int], str] = {}
+    erp_names: dict[tuple[str, int], str] = {}
+    for crm_list, crm_id, crm_name, erp_value in rows:
+        if crm_id in wanted[crm_list]:
+            if crm_name:
+                crm_names.setdefault((crm_list, crm_id), crm_name)
+            if erp_value:
+                erp_names.setdefault((crm_list, crm_id), erp_value)
+    return {**erp_names, **crm_names}
 
 
 def run_calls(run: SyncRun) -> QuerySet[IntegrationCall]:

@@ -996,6 +996,70 @@ def test_the_run_page_makes_as_many_queries_for_many_entries_and_calls(site, dja
     assert few == many
 
 
+def _change(run, connection, field: str, old: str, new: str, direction=Direction.TO_CRM) -> SyncLogEntry:
+    return SyncLogEntry(run=run, connection=connection, kind=LogKind.CHANGE, direction=direction,
+                        actor_type="Customer", erp_key="C1", crm_id=1, field=field, old_value=old,
+                        new_value=new)
+
+
+def _finished_run(site, connection) -> SyncRun:
+    return SyncRun.objects.create(connection=connection, tenant=connection.tenant, kind=RunKind.FORCE,
+                                  state=RunState.SUCCEEDED, requested_by=site.people.admin.user)
+
+
+def test_the_run_log_names_the_crm_list_items_behind_the_ids_from_the_connections_pairs(site, erp_world):
+    connection = site.connect()
+    norway = connection.list_mappings.get(erp_list="Countries", erp_key="NO")
+    sweden = connection.list_mappings.get(erp_list="Countries", erp_key="SE")
+    norway.crm_name = "Norge"  # the CRM's own name for its item
+    norway.save(update_fields=["crm_name"])
+    sweden.crm_name = ""  # not known: the ERP item paired with it names it
+    sweden.save(update_fields=["crm_name"])
+    # Another tenant's connection pairs the same CRM ids with other names: they are not used.
+    other = Site(erp_world, OTHER).connect()
+    other.list_mappings.filter(crm_id__in=[norway.crm_id, sweden.crm_id]).update(crm_name="Elsewhere")
+    run = _finished_run(site, connection)
+    SyncLogEntry.objects.bulk_create([
+        _change(run, connection, "Country", str(sweden.crm_id), str(norway.crm_id)),
+        _change(run, connection, "Country", "", str(norway.crm_id)),
+        _change(run, connection, "Number1", str(norway.crm_id), "77"),  # not a list field: as it is
+        _change(run, connection, "Country", "SE", "NO", direction=Direction.TO_ERP),  # ERP keys: as they are
+    ])
+
+    shown = page(site.client().get(site.conn_url("run", connection, run.pk)))
+
+    rows = shown.find("table", class_="table review-table erp-log").find("tbody").find_all("tr")
+    assert [row.find("td", data_label="Old → new").text for row in rows] == [
+        f"{sweden.crm_id} (Sweden) → {norway.crm_id} (Norge)",
+        f"(blank) → {norway.crm_id} (Norge)",
+        f"{norway.crm_id} → 77",
+        "SE → NO",
+    ]
+    assert "Elsewhere" not in shown.text
+
+
+def test_naming_list_items_in_the_run_log_takes_one_query_for_many_entries(site, django_assert_num_queries):
+    connection = site.connect()
+    items = list(connection.list_mappings.filter(crm_id__isnull=False))
+    run = _finished_run(site, connection)
+    client = site.client()
+    url = site.conn_url("run", connection, run.pk)
+    plain = _change(run, connection, "Name", "a", "b")
+    plain.save()
+    without = _queries(client, url)
+
+    SyncLogEntry.objects.bulk_create([_change(run, connection, "Country", str(items[0].crm_id),
+                                              str(items[1].crm_id))])
+    one = _queries(client, url)
+    SyncLogEntry.objects.bulk_create([_change(run, connection, "Country", str(a.crm_id), str(b.crm_id))
+                                      for a, b in zip(items, items[1:], strict=False)])
+    with django_assert_num_queries(one):
+        response = client.get(url)
+    assert one == without + 1
+    assert page(response).find("table", class_="table review-table erp-log").text.count("(") >= 2 * (
+        len(items) - 1)
+
+
 def test_an_uninstalled_app_offers_no_new_connection(site):
     from provisioning.models import AuthorizationStatus
 
