@@ -3,7 +3,10 @@ connection while a run writes through it, runs for a company whose CRM is suspen
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from django.core.exceptions import ValidationError
 
 from crm_sandbox.models import Contact
 from integrations.erp.engine import execute
@@ -118,3 +121,144 @@ def test_resync_from_crm_says_what_it_overwrites_and_is_asked_for_from_its_own_f
 
     client.post(url, {"action": "run", "kind": RunKind.RESYNC_NO_BLANKS, "confirm": "yes"})
     assert SyncRun.objects.get().kind == RunKind.RESYNC_NO_BLANKS
+
+
+# --- The configuration: which ERP data a connection reaches -------------------------------------------
+
+
+def configure(site, connection, links: str | None = None, **values):
+    from .test_pages import config_post
+
+    data = config_post(name=None, **values)
+    if links is not None:
+        data["links"] = links
+    return site.client().post(site.conn_url("configure", connection), data, follow=True)
+
+
+def test_a_second_connection_to_the_same_erp_data_is_refused(site):
+    from .test_pages import config_post
+
+    first = site.connect()
+    client = site.client()
+    response = client.post(site.url("new"), config_post(name="Again", ApiKey="other-password"))
+    assert response.status_code == 200
+    assert ("The connection ERP demo already reaches the ERP with this configuration; a second one would "
+            "create every record in the CRM again. Change ERP demo instead."
+            ) in page(response).find("main").text
+    assert list(ErpConnection.objects.all()) == [first]
+    # Another company database is other ERP data.
+    assert client.post(site.url("new"), config_post(name="Test", CompanyDatabase="test")).status_code == 302
+    second = ErpConnection.objects.get(name="Test")
+    # ... and editing it into the first one's configuration is refused the same way.
+    refused = configure(site, second, CompanyDatabase="demo")
+    assert "already reaches the ERP with this configuration" in page(refused).find("main").text
+
+
+def test_changing_the_erp_data_of_a_linked_connection_asks_whether_the_links_still_hold(site):
+    connection = site.connect(persons=False)
+    runs.request_run(user=site.people.admin.user, connection=connection, kind=RunKind.FORCE)
+    links = {link.erp_key: link.crm_id for link in ErpLink.objects.filter(connection=connection)}
+    assert len(links) == 3
+    shown = page(site.client().get(site.conn_url("configure", connection)))
+    form = shown.find("form", class_="erp-config-form")
+    assert "3 ERP records are linked to CRM records" in form.find("fieldset").text
+
+    asked = configure(site, connection, CompanyDatabase="test")
+    assert ("The configuration changed and 3 ERP records are linked to CRM records: say whether it still "
+            "reaches the same ERP data.") in page(asked).find("main").text
+    connection.refresh_from_db()
+    from integrations.erp.services.target import config_values
+    assert config_values(connection)["CompanyDatabase"] == "demo"  # nothing saved
+
+    # A password alone is no question.
+    assert configure(site, connection, ApiKey="new-secret").redirect_chain[-1][1] == 302
+
+    kept = configure(site, connection, CompanyDatabase="test", links="keep")
+    assert kept.redirect_chain == [(site.conn_url("connection", connection), 302)]
+    assert {link.erp_key: link.crm_id for link in ErpLink.objects.filter(connection=connection)} == links
+
+    before = connection.erp_timestamps
+    forgot = configure(site, connection, CompanyDatabase="demo", links="forget")
+    assert forgot.redirect_chain == [(site.conn_url("connection", connection), 302)]
+    connection.refresh_from_db()
+    assert before and connection.erp_timestamps == {} and connection.crm_pushed_until is None
+    assert not ErpLink.objects.filter(connection=connection).exists()
+    assert Contact.objects.count() == 3  # the CRM records stay
+
+
+def with_suppliers(site) -> ErpConnection:
+    """A connection whose configuration offers suppliers, synced with them on."""
+    connection = site.connect(persons=False)
+    assert messages_of(configure(site, connection, IncludeSuppliers="on")) == [
+        "The configuration of ERP demo was saved."]
+    connection.refresh_from_db()
+    assert "Supplier" in connection.actor_types
+    assert connection.actor_mappings.filter(actor_type="Supplier").update(enabled=True) == 1
+    return connection
+
+
+def test_a_configuration_that_no_longer_offers_an_actor_type_turns_it_off_and_says_so(site):
+    connection = with_suppliers(site)
+    response = configure(site, connection, IncludeSuppliers=None)
+    assert messages_of(response)[-1] == ("The connector no longer offers Supplier with this configuration; "
+                                         "it was turned off in the field mapping.")
+    connection.refresh_from_db()
+    assert "Supplier" not in connection.actor_types
+    assert not connection.actor_mappings.get(actor_type="Supplier").enabled
+
+    # Turning it on again is refused, naming it.
+    from integrations.erp.services.mapping import save_mapping
+    with pytest.raises(ValidationError) as refused:
+        save_mapping(user=site.people.admin.user, connection=connection, enabled={"Supplier": True}, rows=[])
+    assert refused.value.message_dict == {
+        "Supplier.enabled": ["Supplier is no longer offered by the connector; it cannot be turned on."]}
+
+
+def test_a_run_skips_an_actor_type_the_connector_stopped_offering_and_says_why(site):
+    connection = with_suppliers(site)
+    from integrations.erp.services.target import config_values, set_config_values
+    values = {**config_values(connection), "IncludeSuppliers": "[I:0]"}
+    set_config_values(connection, values)
+    connection.save(update_fields=["config_encrypted"])
+    with site.world.erp() as erp:  # the connector's copy, as a change made at the connector would
+        from examples.erp_connector import store
+        with store.transaction(erp):
+            erp.execute("UPDATE connections SET config = ? WHERE connection_id = ?",
+                        (json.dumps(values), str(connection.connection_id)))
+
+    run = runs.request_run(user=site.people.admin.user, connection=connection, kind=RunKind.FORCE)
+    run.refresh_from_db()
+    assert run.state == RunState.SUCCEEDED
+    assert run.error == ("Supplier is no longer offered by the connector and was not synced; turn it off in "
+                         "the field mapping.")
+    assert Contact.objects.count() == 3  # the customers were
+    connection.refresh_from_db()
+    assert "Supplier" not in connection.actor_types
+
+
+def test_an_active_connections_mapping_cannot_lose_what_it_needs_to_sync(site):
+    from integrations.erp.services.mapping import MappingRow, save_mapping
+    from integrations.models import Direction, FieldMapping
+
+    connection = site.connect()
+    assert connection.is_active
+    with pytest.raises(ValidationError) as refused:
+        save_mapping(user=site.people.admin.user, connection=connection, enabled={},
+                     rows=[MappingRow("Customer", "Name", "Name", Direction.OFF)])
+    assert refused.value.message_dict == {"Customer.Name": [
+        "Customer: the mandatory field Name needs a direction. The connection is active: deactivate it "
+        "first to save such a mapping."]}
+    name = FieldMapping.objects.get(actor_mapping__connection=connection,
+                                    actor_mapping__actor_type="Customer", erp_field="Name")
+    assert name.direction == Direction.TO_CRM
+    with pytest.raises(ValidationError) as refused:
+        save_mapping(user=site.people.admin.user, connection=connection,
+                     enabled={"Customer": False, "Person": True}, rows=[])
+    assert "Persons sync under their company" in refused.value.message_dict["Person.enabled"][0]
+    assert connection.actor_mappings.get(actor_type="Customer").enabled
+
+    connections.deactivate(user=site.people.admin.user, connection=connection)
+    save_mapping(user=site.people.admin.user, connection=connection, enabled={},
+                 rows=[MappingRow("Customer", "Name", "Name", Direction.OFF)])
+    with pytest.raises(SetupRefused, match="the mandatory field Name needs a direction"):
+        connections.activate(user=site.people.admin.user, connection=connection)

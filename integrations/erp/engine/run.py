@@ -36,7 +36,7 @@ from ...models import (
 )
 from .. import values as codec
 from ..connector import ConnectorError, ErpConnectorClient
-from ..crm_fields import PERSON_TYPE, crm_field
+from ..crm_fields import ENTITY_OF, PERSON_TYPE, crm_field
 from ..services import connections as connection_services
 from ..services import mapping as mapping_services
 from ..services import runs as run_services
@@ -60,6 +60,7 @@ class Run(Pull, Push):
         self.lists = Lists()
         self.log: list[SyncLogEntry] = []
         self.last_progress = 0.0
+        self.notes: list[str] = []  # what a run that succeeded still has to tell
 
     # ---------------------------------------------------------------- bookkeeping
 
@@ -149,7 +150,8 @@ class Run(Pull, Push):
             self._work()
             run.state = RunState.SUCCEEDED
             if run.failed_records:
-                run.error = f"{run.failed_records} record(s) were skipped; the sync log says why."
+                self.notes.append(f"{run.failed_records} record(s) were skipped; the sync log says why.")
+            run.error = " ".join(self.notes)
         except (RunAborted, handshake.HandshakeFailed, ConnectorError, CrmApiError, EndpointOff) as exc:
             run.state = RunState.FAILED
             run.error = (getattr(exc, "user", None) or getattr(exc, "message", None) or str(exc))[:2000]
@@ -235,8 +237,22 @@ class Run(Pull, Push):
         """The enabled actor types (companies first), with their fields refreshed from the connector."""
         actors = list(self.connection.actor_mappings.filter(enabled=True).prefetch_related("fields"))
         actors.sort(key=lambda a: (a.actor_type == PERSON_TYPE, a.actor_type))
+        offered = self.connector.call("GetSupportedActorTypes").get("ActorTypes")
+        if not isinstance(offered, list) or not all(isinstance(t, str) for t in offered):
+            raise RunAborted("The connector's actor types are not a list of names.")
+        known = [t for t in offered if t in ENTITY_OF]
+        if known != list(self.connection.actor_types or []):
+            self.connection.actor_types = known
+            ErpConnection.objects.filter(pk=self.connection.pk).update(actor_types=known)
         plans = []
         for actor in actors:
+            if actor.actor_type not in known:  # the configuration changed under the mapping
+                self.notes.append(
+                    f"{actor.actor_type} is no longer offered by the connector and was not synced; "
+                    f"turn it off in the field mapping."
+                )
+                self.entry(LogKind.PROBLEM, actor_type=actor.actor_type, message=self.notes[-1])
+                continue
             answer = self.connector.call("GetSupportedActorTypeFields", {"ActorType": actor.actor_type})
             try:
                 fields = connection_services.field_metadata(

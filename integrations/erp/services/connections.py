@@ -196,6 +196,38 @@ def _parse_plain(text: str, field_type: int):
         return datetime.combine(date.fromisoformat(text), datetime.min.time())
 
 
+def _data_values(values: dict, fields: list[dict]) -> dict:
+    """The values that say which ERP data a connection reaches: its mandatory fields (a database, an
+    address, an account), or, where the connector marks none, every field; passwords never (they
+    change without the data changing), nor options such as checkboxes and lists."""
+    def keys(access: set[int]) -> set[str]:
+        return {
+            f["FieldKey"]
+            for f in fields
+            if f["Access"] in access and f["FieldType"] in (FieldType.TEXT, FieldType.INTEGER)
+        }
+
+    wanted = keys({FieldAccess.MANDATORY}) or keys({FieldAccess.MANDATORY, FieldAccess.NORMAL})
+    return {key: str(values.get(key, "")).strip().casefold() for key in sorted(wanted)}
+
+
+def _refuse_twin(authorization: Authorization, values: dict, fields: list[dict], exclude: int | None = None):
+    """Two connections of one app and company with the same configuration would sync each ERP record
+    into the CRM twice: refused, the other one named."""
+    mine = _data_values(values, fields)
+    if not mine:
+        return
+    for other in ErpConnection.objects.filter(authorization=authorization).exclude(pk=exclude):
+        if _data_values(config_values(other), fields) == mine:
+            raise ValidationError({"__all__": (
+                f"The connection {other.name} already reaches the ERP with this configuration; a second one "
+                f"would create every record in the CRM again. Change {other.name} instead."
+            )})
+
+
+LINKS_KEEP, LINKS_FORGET = "keep", "forget"
+
+
 def test_config(*, user, authorization: Authorization, values: dict) -> TestResult:
     """TestConfigData: whether the connector accepts the values, with its explanation."""
     require_admin(user, authorization)
@@ -216,6 +248,7 @@ def create_connection(
     name = " ".join((name or "").split()) or authorization.app.name
     if len(name) > 120:
         raise ValidationError({"name": "A name has at most 120 characters."})
+    _refuse_twin(authorization, values, fields)
     tested = test_config(user=user, authorization=authorization, values=values)
     if not tested.ok:
         raise SetupRefused(tested.explanation)
@@ -292,10 +325,26 @@ def register_connection(
     return connection
 
 
-def update_config(*, user, connection: ErpConnection, values: dict) -> None:
+def update_config(
+    *, user, connection: ErpConnection, values: dict, fields: list[dict], links: str = ""
+) -> str:
+    """Test and save a connection's configuration, then fetch its actor types and fields again (the
+    configuration may change what the ERP offers); returns what the administrator should know.
+
+    A connection with linked records whose configuration changes (passwords aside) may now reach other
+    ERP data, whose keys would overwrite the linked CRM records: the administrator says whether the
+    links are kept (the same ERP data) or forgotten (the next run starts over)."""
     authorization = connection.authorization
     require_admin(user, authorization)
     ensure_usable(authorization)
+    _refuse_twin(authorization, values, fields, exclude=connection.pk)
+    linked = connection.links.count()
+    moved = linked and _data_values(config_values(connection), fields) != _data_values(values, fields)
+    if moved and links not in (LINKS_KEEP, LINKS_FORGET):
+        raise ValidationError({"links": (
+            f"The configuration changed and {linked} ERP records are linked to CRM records: say whether "
+            f"it still reaches the same ERP data."
+        )})
     tested = test_config(user=user, authorization=authorization, values=values)
     if not tested.ok:
         raise SetupRefused(tested.explanation)
@@ -306,14 +355,33 @@ def update_config(*, user, connection: ErpConnection, values: dict) -> None:
     except SetupRefused:
         set_config_values(connection, previous)
         raise
-    connection.save(update_fields=["config_encrypted", "updated_at"])
-    record(
-        event_type="erp_connection.configured",
-        actor=user,
-        app=connection.app,
-        tenant=connection.tenant,
-        message=f"ERP connection {connection.name} configuration saved",
-    )
+    forget = bool(moved) and links == LINKS_FORGET
+    with transaction.atomic():
+        connection.config_fields = fields
+        update = ["config_encrypted", "config_fields", "updated_at"]
+        if forget:
+            connection.links.all().delete()
+            connection.erp_timestamps, connection.erp_retry, connection.crm_pushed_until = {}, {}, None
+            update += ["erp_timestamps", "erp_retry", "crm_pushed_until"]
+        connection.save(update_fields=update)
+        record(
+            event_type="erp_connection.configured",
+            actor=user,
+            app=connection.app,
+            tenant=connection.tenant,
+            message=f"ERP connection {connection.name} configuration saved"
+            + (f"; its {linked} links were forgotten" if forget else ""),
+        )
+    before = set(connection.actor_mappings.filter(enabled=True).values_list("actor_type", flat=True))
+    try:
+        refresh_actor_types(user=user, connection=connection)
+    except SetupRefused as refused:
+        return f"The actor types and fields were not fetched again: {refused.message}"
+    gone = sorted(before - set(connection.actor_types))
+    if gone:
+        return (f"The connector no longer offers {', '.join(gone)} with this configuration; "
+                f"{'it was' if len(gone) == 1 else 'they were'} turned off in the field mapping.")
+    return ""
 
 
 def refresh_actor_types(*, user, connection: ErpConnection) -> None:

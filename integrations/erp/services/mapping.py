@@ -152,9 +152,14 @@ def save_mapping(
                 continue
             targets[(row.actor_type, crm)] = meta["DisplayName"]
         changes.append((current, crm, direction))
-    for actor_type in enabled:
+    offered = set(connection.actor_types or [])
+    for actor_type, on in enabled.items():
         if actor_type not in actors:
             errors[f"{actor_type}.enabled"] = f"{actor_type} is not an actor type of this connection."
+        elif on and actor_type not in offered and not actors[actor_type].enabled:
+            errors[f"{actor_type}.enabled"] = (
+                f"{actor_type} is no longer offered by the connector; it cannot be turned on."
+            )
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -164,6 +169,13 @@ def save_mapping(
             if (current.crm_field, current.direction) != (crm, direction):
                 current.crm_field, current.direction = crm, direction
                 current.save(update_fields=["crm_field", "direction"])
+        if connection.is_active:
+            issues = activation_issues(connection)
+            if issues:  # an active connection keeps a mapping it can sync with: nothing is saved
+                raise ValidationError({
+                    key: f"{message} The connection is active: deactivate it first to save such a mapping."
+                    for key, message in issues.items()
+                })
         record(
             event_type="erp_connection.mapping_saved",
             actor=user,
@@ -173,26 +185,41 @@ def save_mapping(
         )
 
 
-def activation_problems(connection: ErpConnection) -> list[str]:
-    """What keeps the connection from being activated, in plain words (empty when nothing)."""
+def activation_issues(connection: ErpConnection) -> dict[str, str]:
+    """What keeps the connection from being activated, keyed like save_mapping's errors
+    ("<ActorType>.<FieldKey>", "<ActorType>.enabled", or "__all__"), in plain words."""
     actors = list(connection.actor_mappings.filter(enabled=True).prefetch_related("fields"))
     if not actors:
-        return ["Turn on at least one actor type to sync."]
-    problems = []
+        return {"__all__": "Turn on at least one actor type to sync."}
+    issues = {}
+    offered = set(connection.actor_types or [])
     for actor in actors:
+        if actor.actor_type not in offered:
+            issues[f"{actor.actor_type}.enabled"] = (
+                f"{actor.actor_type} is no longer offered by the connector: turn it off."
+            )
+            continue
         mapped = {m.erp_field: m for m in actor.fields.all()}
         for meta in actor.erp_fields:
             if meta["Access"] != FieldAccess.MANDATORY:
                 continue
             current = mapped.get(meta["FieldKey"])
             if current is None or current.direction == Direction.OFF or not current.crm_field:
-                problems.append(
+                issues[f"{actor.actor_type}.{meta['FieldKey']}"] = (
                     f"{actor.actor_type}: the mandatory field {meta['DisplayName']} needs a direction."
                 )
     companies = {a.actor_type for a in actors if a.crm_entity == "Contact"}
-    if any(a.crm_entity == "Person" for a in actors) and not companies:
-        problems.append("Persons sync under their company: turn on a company actor type too.")
-    return problems
+    persons = [a.actor_type for a in actors if a.crm_entity == "Person"]
+    if persons and not companies:
+        issues[f"{persons[0]}.enabled"] = (
+            "Persons sync under their company: turn on a company actor type too."
+        )
+    return issues
+
+
+def activation_problems(connection: ErpConnection) -> list[str]:
+    """What keeps the connection from being activated, in plain words (empty when nothing)."""
+    return list(activation_issues(connection).values())
 
 
 def refresh_list_items(*, connection: ErpConnection, fetch: Callable[[str, dict], dict]) -> None:
