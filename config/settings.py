@@ -337,6 +337,8 @@ DEVELOPMENT_TENANTS_PER_PARTNER = int(os.environ.get("DEVELOPMENT_TENANTS_PER_PA
 # the largest answer read from a connector or a CRM API, and how long a run holds its lock
 # without a sign of life before another run may take over.
 INTEGRATION_RETRY_DELAYS = [float(x) for x in env_list("INTEGRATION_RETRY_DELAYS", "1,4")]
+# A page an administrator waits on (setting a connection up) asks the connector once, this long.
+INTEGRATION_SETUP_TIMEOUT = float(os.environ.get("INTEGRATION_SETUP_TIMEOUT", 5))
 INTEGRATION_MAX_RESPONSE_BYTES = int(os.environ.get("INTEGRATION_MAX_RESPONSE_BYTES", 8 * 1024 * 1024))
 INTEGRATION_LOCK_LEASE_SECONDS = int(os.environ.get("INTEGRATION_LOCK_LEASE_SECONDS", 120))
 

@@ -61,12 +61,14 @@ class ErpConnectorClient:
         connection_id: str | None = None,
         config_values: dict | None = None,
         retry_delays: list[float] | None = None,
+        read_timeout: float | None = None,
     ):
         self.target = target
         self.recorder = recorder
         self.connection_id = connection_id
         self.config_values = config_values or {}
         self.retry_delays = settings.INTEGRATION_RETRY_DELAYS if retry_delays is None else retry_delays
+        self.read_timeout = read_timeout  # None: the outbound client's default
         self.session = outbound.new_session()
         self._challenge: handshake.Challenge | None = None
 
@@ -148,6 +150,7 @@ class ErpConnectorClient:
                 purpose=f"erp:{operation}",
                 session=self.session,
                 max_response_bytes=settings.INTEGRATION_MAX_RESPONSE_BYTES,
+                read_timeout=self.read_timeout,
             ),
             record=lambda result: self.recorder.record(
                 target=CallTarget.CONNECTOR,

@@ -4,6 +4,7 @@ connection while a run writes through it, runs for a company whose CRM is suspen
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -12,7 +13,7 @@ from crm_sandbox.models import Contact
 from integrations.erp.engine import execute
 from integrations.erp.services import connections, runs
 from integrations.erp.services.connections import SetupRefused
-from integrations.models import ErpConnection, ErpLink, RunKind, RunState, SyncRun
+from integrations.models import ErpConnection, ErpLink, IntegrationCall, RunKind, RunState, SyncRun
 from tenants.models import TenantState
 
 from .test_pages import CTX, Site, messages_of, page
@@ -262,3 +263,24 @@ def test_an_active_connections_mapping_cannot_lose_what_it_needs_to_sync(site):
                  rows=[MappingRow("Customer", "Name", "Name", Direction.OFF)])
     with pytest.raises(SetupRefused, match="the mandatory field Name needs a direction"):
         connections.activate(user=site.people.admin.user, connection=connection)
+
+
+def test_a_connector_that_does_not_answer_keeps_a_setup_page_waiting_once_and_briefly(site, settings):
+    settings.INTEGRATION_SETUP_TIMEOUT = 0.5
+    proxy = site.world.connector_proxy()
+    answer = threading.Event()
+
+    def hang(seen, forward):
+        answer.wait(30)  # released when the test ends
+        return forward()[:2]
+
+    proxy.when(lambda s: s.path.endswith("/GetConfigData"), hang)
+    try:
+        shown = page(site.client().get(site.url("new"))).find("main")
+    finally:
+        answer.set()
+    assert "Nothing can be set up for Acme ERP now." in shown.text
+    assert "No answer within 0.5 seconds" in shown.text
+    # One attempt: a run retries transient failures, a page someone waits on does not.
+    assert IntegrationCall.objects.filter(operation="GetConfigData").count() == 1
+    assert [p for p in proxy.paths() if p.endswith("/GetConfigData")] == ["/GetConfigData"]

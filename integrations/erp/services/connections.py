@@ -79,7 +79,7 @@ def _call(
 ) -> dict:
     recorder = recorder_for(authorization, connection)
     try:
-        client = connector_for(authorization, recorder, connection)
+        client = connector_for(authorization, recorder, connection, interactive=True)
     except EndpointOff as exc:
         raise SetupRefused(str(exc)) from None
     try:

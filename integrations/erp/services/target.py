@@ -63,13 +63,21 @@ def recorder_for(
 
 
 def connector_for(
-    authorization: Authorization, recorder: CallRecorder, connection: ErpConnection | None = None
+    authorization: Authorization,
+    recorder: CallRecorder,
+    connection: ErpConnection | None = None,
+    *,
+    interactive: bool = False,
 ) -> ErpConnectorClient:
+    """The connector's client; ``interactive`` for a page someone waits on: one attempt, and the
+    shorter INTEGRATION_SETUP_TIMEOUT for an answer (a run retries and waits longer)."""
     return ErpConnectorClient(
         connector_target(authorization),
         recorder,
         connection_id=str(connection.connection_id) if connection else None,
         config_values=config_values(connection) if connection else None,
+        retry_delays=[] if interactive else None,
+        read_timeout=settings.INTEGRATION_SETUP_TIMEOUT if interactive else None,
     )
 
 
