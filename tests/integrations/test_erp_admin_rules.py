@@ -284,3 +284,20 @@ def test_a_connector_that_does_not_answer_keeps_a_setup_page_waiting_once_and_br
     # One attempt: a run retries transient failures, a page someone waits on does not.
     assert IntegrationCall.objects.filter(operation="GetConfigData").count() == 1
     assert [p for p in proxy.paths() if p.endswith("/GetConfigData")] == ["/GetConfigData"]
+
+
+def test_each_connection_of_a_company_has_its_own_rank(site):
+    first = site.connect()
+    second = site.connect("test")
+    assert (first.rank, second.rank) == (1, 2)
+    refused = site.client().post(site.conn_url("connection", second),
+                                 {"action": "schedule", "sync_interval": "60", "rank": "1"})
+    assert refused.status_code == 200
+    assert ("ERP demo has rank 1: give each connection of the company its own rank, so the order they run "
+            "in is clear.") in page(refused).find("main").text
+    second.refresh_from_db()
+    assert second.rank == 2
+    # A new connection comes after the last one, whatever was deleted in between.
+    connections.set_schedule(user=site.people.admin.user, connection=second, sync_interval=60, rank=7)
+    connections.delete_connection(user=site.people.admin.user, connection=first)
+    assert site.connect("demo").rank == 8

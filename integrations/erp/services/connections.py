@@ -49,6 +49,12 @@ def require_admin(user, authorization: Authorization) -> None:
         )
 
 
+def _next_rank(authorization: Authorization) -> int:
+    """After the company's last connection."""
+    ranks = ErpConnection.objects.filter(tenant=authorization.tenant).values_list("rank", flat=True)
+    return min(999, max(ranks, default=0) + 1)
+
+
 def ensure_usable(authorization: Authorization) -> None:
     tenant = authorization.tenant
     if not tenant.is_running:
@@ -260,7 +266,7 @@ def create_connection(
         config_fields=fields,
         connection_id=uuid.uuid4(),
         created_by=user,
-        rank=ErpConnection.objects.filter(tenant=authorization.tenant).count() + 1,
+        rank=_next_rank(authorization),
     )
     set_config_values(connection, values)
     _call(authorization, "SaveConnection", {"ConfigFields": values}, connection=connection)
@@ -309,7 +315,7 @@ def register_connection(
         created_by=user,
         sync_interval=sync_interval,
         is_active=True,
-        rank=ErpConnection.objects.filter(tenant=authorization.tenant).count() + 1,
+        rank=_next_rank(authorization),
     )
     set_config_values(connection, values)
     with transaction.atomic():
@@ -424,6 +430,17 @@ def set_schedule(*, user, connection: ErpConnection, sync_interval: int, rank: i
         errors["sync_interval"] = f"The interval is between {MIN_INTERVAL} seconds and 24 hours."
     if not 1 <= rank <= 999:
         errors["rank"] = "The rank is between 1 and 999."
+    else:
+        taken = (
+            ErpConnection.objects.filter(tenant=connection.tenant, rank=rank)
+            .exclude(pk=connection.pk)
+            .first()
+        )
+        if taken is not None:
+            errors["rank"] = (
+                f"{taken.name} has rank {rank}: give each connection of the company its own rank, "
+                f"so the order they run in is clear."
+            )
     if errors:
         raise ValidationError(errors)
     connection.sync_interval, connection.rank = sync_interval, rank
