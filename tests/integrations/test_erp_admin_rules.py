@@ -301,3 +301,20 @@ def test_each_connection_of_a_company_has_its_own_rank(site):
     connections.set_schedule(user=site.people.admin.user, connection=second, sync_interval=60, rank=7)
     connections.delete_connection(user=site.people.admin.user, connection=first)
     assert site.connect("demo").rank == 8
+
+
+def test_two_erp_fields_on_one_crm_field_are_both_marked_by_the_crm_fields_label(site):
+    from integrations.erp.services.mapping import MappingRow, save_mapping
+    from integrations.models import Direction
+
+    connection = site.connect(activate=False)
+    with pytest.raises(ValidationError) as refused:
+        save_mapping(user=site.people.admin.user, connection=connection, enabled={}, rows=[
+            MappingRow("Customer", "CreditLimit", "Number2", Direction.TO_ERP),
+            MappingRow("Customer", "Department", "Number2", Direction.TO_CRM),
+        ])
+    assert refused.value.message_dict == {
+        "Customer.CreditLimit": ["Number 2 is also mapped from Department; a CRM field takes one ERP field."],
+        "Customer.Department": [
+            "Number 2 is already mapped from Credit limit; a CRM field takes one ERP field."],
+    }

@@ -148,9 +148,18 @@ def save_mapping(
                 continue
             taken = targets.get((row.actor_type, crm))
             if taken is not None:
-                errors[key] = f"{crm} is already mapped from {taken}; a CRM field takes one ERP field."
+                first_key, first_name = taken
+                target = crm_field(actor.crm_entity, crm)
+                label = target.label if target else crm
+                errors[key] = (
+                    f"{label} is already mapped from {first_name}; a CRM field takes one ERP field."
+                )
+                errors.setdefault(
+                    first_key,
+                    f"{label} is also mapped from {meta['DisplayName']}; a CRM field takes one ERP field.",
+                )
                 continue
-            targets[(row.actor_type, crm)] = meta["DisplayName"]
+            targets[(row.actor_type, crm)] = (key, meta["DisplayName"])
         changes.append((current, crm, direction))
     offered = set(connection.actor_types or [])
     for actor_type, on in enabled.items():
