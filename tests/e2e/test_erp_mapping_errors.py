@@ -1,6 +1,7 @@
-"""The mapping page in Chromium: a refused save's error summary takes the focus and its links lead to the
-controls; messages that came with the page reach the status region once it has loaded; and the progress
-card's error is an alert region before a poll brings the error."""
+"""The ERP pages' error summaries and messages in Chromium: the configuration page's summary has no empty
+space above its first line; on the mapping page a refused save's summary takes the focus and its links lead
+to the controls; messages that came with the page reach the status region once it has loaded; and the
+progress card's error is an alert region before a poll brings the error."""
 
 import json
 from pathlib import Path
@@ -22,6 +23,30 @@ def _sign_in(page, base: str, email: str, then: str) -> None:
     page.locator("#id_password").fill(PASSWORD)
     page.locator("main form button[type=submit]").last.click()
     expect(page).to_have_url(f"{base}{then}")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reference_data")
+def test_the_configuration_pages_error_summary_has_no_empty_space_above_its_first_line(
+        erp_world, live_server, new_page):  # noqa: F811
+    people = erp_world.install(CTX)
+    path = f"/my/sod/{CTX}/apps/{erp_world.authorizations[CTX].pk}/erp/new/"
+    page = new_page()
+    _sign_in(page, live_server.url, people.admin.user.email, path)
+    page.get_by_label("Company database").fill("nope")
+    page.get_by_role("button", name="Save", exact=True).click()
+
+    summary = page.locator(".erp-config-form .error-summary")
+    expect(summary).to_contain_text("Nothing was saved: There is no company database called 'nope'")
+    gaps = summary.evaluate("""(box) => {
+        const style = getComputedStyle(box), outer = box.getBoundingClientRect();
+        const top = outer.top + parseFloat(style.borderTopWidth) + parseFloat(style.paddingTop);
+        const bottom = outer.bottom - parseFloat(style.borderBottomWidth) - parseFloat(style.paddingBottom);
+        return [box.firstElementChild.getBoundingClientRect().top - top,
+                bottom - box.lastElementChild.getBoundingClientRect().bottom];
+    }""")
+    assert gaps == [0, 0]
 
 
 @pytest.mark.browser

@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection as db_connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -400,37 +398,6 @@ def test_the_summary_says_marked_fields_and_links_them_only_when_a_field_is_mark
     [link] = summary.find("ul").find_all("a")
     assert link.attrs["href"] == "#id_cfg_CompanyDatabase_error"
     assert page(response).has("ul", id="id_cfg_CompanyDatabase_error")
-
-
-@pytest.mark.browser
-def test_the_error_summary_has_no_empty_space_above_its_first_line(site):
-    from playwright.sync_api import sync_playwright
-
-    from tests.conftest import CHROMIUM
-    from tests.e2e.conftest import CHROMIUM_ARGS
-
-    html = site.client().post(site.url("new"), config_post(CompanyDatabase="nope")).content.decode()
-    css = (Path(settings.BASE_DIR) / "static" / "css" / "site.css").read_text()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            tab = browser.new_page()
-            tab.route("**/*", lambda route: route.abort())  # the page alone, with the stylesheet inlined
-            tab.set_content(html.replace("</head>", f"<style>{css}</style></head>"))
-            gaps = tab.evaluate("""() => {
-                const box = document.querySelector(".erp-config-form .error-summary");
-                const style = getComputedStyle(box);
-                const first = box.firstElementChild, last = box.lastElementChild;
-                const top = box.getBoundingClientRect().top + parseFloat(style.borderTopWidth)
-                    + parseFloat(style.paddingTop);
-                const bottom = box.getBoundingClientRect().bottom - parseFloat(style.borderBottomWidth)
-                    - parseFloat(style.paddingBottom);
-                return [first.getBoundingClientRect().top - top,
-                        bottom - last.getBoundingClientRect().bottom];
-            }""")
-        finally:
-            browser.close()
-    assert gaps == [0, 0]
 
 
 def test_editing_the_configuration_keeps_a_saved_password_left_blank(site):
