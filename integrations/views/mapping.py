@@ -19,7 +19,7 @@ from ..models import Direction, FieldAccess, FieldType, ListItemMapping
 from .common import connection_or_404, scope_or_404
 
 
-def _sections(actors, posted=None, errors=None) -> list[dict]:
+def _sections(actors, posted=None, errors=None, offered: set[str] | None = None) -> list[dict]:
     """What the field table shows per actor type, with the posted choices when a save was refused.
 
     Each row and actor type carries the ids of its controls, so the error summary can link to them."""
@@ -49,6 +49,7 @@ def _sections(actors, posted=None, errors=None) -> list[dict]:
             })
         sections.append({
             "actor": actor, "enabled_id": f"enabled-{s}", "enabled_error_id": f"enabled-{s}-error",
+            "offered": offered is None or actor.actor_type in offered,
             "enabled": (f"enabled-{actor.actor_type}" in posted) if posted is not None else actor.enabled,
             "crm_fields": list(CRM_FIELDS.get(actor.crm_entity, {}).values()),
             "rows": rows, "errors": errors.get(f"{actor.actor_type}.enabled", []),
@@ -148,7 +149,7 @@ def mapping_page(request: HttpRequest, env: str, ctx: str, authorization_pk: int
                   "selected": (request.POST.get(f"item-{item.pk}", "") if list_errors
                                else ("" if item.crm_id is None else str(item.crm_id))),
                   "errors": list_errors.get(f"item-{item.pk}", [])} for item in items]
-    sections = _sections(actors, posted, field_errors)
+    sections = _sections(actors, posted, field_errors, offered=set(connection.actor_types or []))
     # A refused save's summary, at the top of the form it concerns.
     count = len(field_errors)
     field_heading = f"Nothing was saved: {count} row{'s need' if count != 1 else ' needs'} attention."

@@ -206,6 +206,12 @@ def test_a_configuration_that_no_longer_offers_an_actor_type_turns_it_off_and_sa
     connection.refresh_from_db()
     assert "Supplier" not in connection.actor_types
     assert not connection.actor_mappings.get(actor_type="Supplier").enabled
+    shown = page(site.client().get(site.conn_url("mapping", connection)))
+    supplier = shown.find("section", id="actor-Supplier")
+    assert "No longer offered" in supplier.find("h2").text
+    assert ("The connector no longer offers Supplier on this connection, so it is not synced. Its fields are "
+            "kept here in case it comes back.") in supplier.text
+    assert shown.find("section", id="actor-Customer").find_all("p", class_="message") == []
 
     # Turning it on again is refused, naming it.
     from integrations.erp.services.mapping import save_mapping
