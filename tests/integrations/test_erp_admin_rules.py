@@ -179,6 +179,13 @@ def test_changing_the_erp_data_of_a_linked_connection_asks_whether_the_links_sti
     assert {link.erp_key: link.crm_id for link in ErpLink.objects.filter(connection=connection)} == links
 
     before = connection.erp_timestamps
+    token = runs.acquire(connection)  # a run writing through the links: they are not forgotten under it
+    busy = configure(site, connection, CompanyDatabase="demo", links="forget")
+    assert "A run of this connection is in progress; save again when it has ended." in page(busy).find(
+        "main").text
+    assert ErpLink.objects.filter(connection=connection).count() == 3
+    runs.release(connection, token)
+
     forgot = configure(site, connection, CompanyDatabase="demo", links="forget")
     assert forgot.redirect_chain == [(site.conn_url("connection", connection), 302)]
     connection.refresh_from_db()

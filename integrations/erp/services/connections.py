@@ -347,10 +347,31 @@ def update_config(
     linked = connection.links.count()
     moved = linked and _data_values(config_values(connection), fields) != _data_values(values, fields)
     if moved and links not in (LINKS_KEEP, LINKS_FORGET):
+        records = "1 ERP record is" if linked == 1 else f"{linked} ERP records are"
         raise ValidationError({"links": (
-            f"The configuration changed and {linked} ERP records are linked to CRM records: say whether "
-            f"it still reaches the same ERP data."
+            f"The configuration changed and {records} linked to CRM records: say whether it still "
+            f"reaches the same ERP data."
         )})
+    forget = bool(moved) and links == LINKS_FORGET
+    lock = None
+    if forget:  # no run may be writing through the links that are about to go
+        from .runs import acquire
+
+        lock = acquire(connection)
+        if lock is None:
+            raise SetupRefused("A run of this connection is in progress; save again when it has ended.")
+    try:
+        return _save_config(user, connection, values, fields, forget=forget, linked=linked)
+    finally:
+        if lock is not None:
+            from .runs import release
+
+            release(connection, lock)
+
+
+def _save_config(user, connection: ErpConnection, values: dict, fields: list[dict], *, forget: bool,
+                 linked: int) -> str:
+    authorization = connection.authorization
     tested = test_config(user=user, authorization=authorization, values=values)
     if not tested.ok:
         raise SetupRefused(tested.explanation)
@@ -361,7 +382,6 @@ def update_config(
     except SetupRefused:
         set_config_values(connection, previous)
         raise
-    forget = bool(moved) and links == LINKS_FORGET
     with transaction.atomic():
         connection.config_fields = fields
         update = ["config_encrypted", "config_fields", "updated_at"]
