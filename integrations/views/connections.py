@@ -47,8 +47,7 @@ def _config_page(request: HttpRequest, scope: Scope, *, connection=None) -> Http
     """The new-connection and edit-configuration page: the fields are fetched from the connector on
     every request (never taken from the client), Test asks the connector, Save creates or saves."""
     scope.require_admin()
-    context = scope.context(connection=connection,
-                            linked=connection.links.count() if connection is not None else 0)
+    context = scope.context(connection=connection)
     try:
         fields = services.config_fields(user=request.user, authorization=scope.authorization)
         choices = services.list_choices(user=request.user, authorization=scope.authorization, fields=fields)
@@ -87,7 +86,7 @@ def _save_config(request, scope: Scope, form: ConfigForm, connection, fields, va
                                       f"then activate it.")
         else:
             warning = services.update_config(user=request.user, connection=connection, values=values,
-                                             fields=fields, links=request.POST.get("links", ""))
+                                             fields=fields)
             messages.success(request, f"The configuration of {connection.name} was saved.")
             if warning:
                 messages.warning(request, warning)

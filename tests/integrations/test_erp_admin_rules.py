@@ -155,43 +155,36 @@ def test_a_second_connection_to_the_same_erp_data_is_refused(site):
     assert "already reaches the ERP with this configuration" in page(refused).find("main").text
 
 
-def test_changing_the_erp_data_of_a_linked_connection_asks_whether_the_links_still_hold(site):
+def test_a_linked_connection_keeps_the_erp_data_it_reaches(site):
+    from integrations.erp.services.target import config_values
+
     connection = site.connect(persons=False)
+    # Unlinked, a connection may still be pointed elsewhere.
+    assert configure(site, connection, CompanyDatabase="test").redirect_chain[-1][1] == 302
+    assert configure(site, connection, CompanyDatabase="demo").redirect_chain[-1][1] == 302
     runs.request_run(user=site.people.admin.user, connection=connection, kind=RunKind.FORCE)
     links = {link.erp_key: link.crm_id for link in ErpLink.objects.filter(connection=connection)}
     assert len(links) == 3
-    shown = page(site.client().get(site.conn_url("configure", connection)))
-    form = shown.find("form", class_="erp-config-form")
-    assert "3 ERP records are linked to CRM records" in form.find("fieldset").text
 
-    asked = configure(site, connection, CompanyDatabase="test")
-    assert ("The configuration changed and 3 ERP records are linked to CRM records: say whether it still "
-            "reaches the same ERP data.") in page(asked).find("main").text
+    refused = page(configure(site, connection, CompanyDatabase="test")).find("main")
+    expected = ("Company database says which ERP data this connection reaches, and 3 ERP records are linked "
+                "to CRM records through it: it stays demo. For other ERP data, make a new connection.")
+    summary = [d for d in refused.find_all("div") if "error-summary" in d.classes()]
+    assert expected in summary[0].text
+    field = refused.find("div", data_field="cfg_CompanyDatabase")  # the field itself is marked
+    assert "has-error" in field.classes() and expected in field.text
     connection.refresh_from_db()
-    from integrations.erp.services.target import config_values
     assert config_values(connection)["CompanyDatabase"] == "demo"  # nothing saved
+    with site.world.erp() as erp:
+        from examples.erp_connector import store
+        assert store.get_connection(erp, str(connection.connection_id))["config"]["CompanyDatabase"] == "demo"
 
-    # A password alone is no question.
-    assert configure(site, connection, ApiKey="new-secret").redirect_chain[-1][1] == 302
-
-    kept = configure(site, connection, CompanyDatabase="test", links="keep")
-    assert kept.redirect_chain == [(site.conn_url("connection", connection), 302)]
+    # A password or an option is no other ERP data.
+    saved = configure(site, connection, CompanyDatabase=" demo ", ApiKey="new-secret", Region="europe")
+    assert saved.redirect_chain == [(site.conn_url("connection", connection), 302)]
     assert {link.erp_key: link.crm_id for link in ErpLink.objects.filter(connection=connection)} == links
-
-    before = connection.erp_timestamps
-    token = runs.acquire(connection)  # a run writing through the links: they are not forgotten under it
-    busy = configure(site, connection, CompanyDatabase="demo", links="forget")
-    assert "A run of this connection is in progress; save again when it has ended." in page(busy).find(
-        "main").text
-    assert ErpLink.objects.filter(connection=connection).count() == 3
-    runs.release(connection, token)
-
-    forgot = configure(site, connection, CompanyDatabase="demo", links="forget")
-    assert forgot.redirect_chain == [(site.conn_url("connection", connection), 302)]
     connection.refresh_from_db()
-    assert before and connection.erp_timestamps == {} and connection.crm_pushed_until is None
-    assert not ErpLink.objects.filter(connection=connection).exists()
-    assert Contact.objects.count() == 3  # the CRM records stay
+    assert config_values(connection)["ApiKey"] == "new-secret"
 
 
 def with_suppliers(site) -> ErpConnection:
@@ -226,6 +219,13 @@ def test_a_configuration_that_no_longer_offers_an_actor_type_turns_it_off_and_sa
         save_mapping(user=site.people.admin.user, connection=connection, enabled={"Supplier": True}, rows=[])
     assert refused.value.message_dict == {
         "Supplier.enabled": ["Supplier is no longer offered by the connector; it cannot be turned on."]}
+
+    back = configure(site, connection, IncludeSuppliers="on")
+    assert messages_of(back)[-1] == (
+        "The connector now offers Supplier: turn it on in the field mapping to sync it.")
+    connection.refresh_from_db()
+    save_mapping(user=site.people.admin.user, connection=connection, enabled={"Supplier": True}, rows=[])
+    assert connection.actor_mappings.get(actor_type="Supplier").enabled
 
 
 def test_a_run_skips_an_actor_type_the_connector_stopped_offering_and_says_why(site):

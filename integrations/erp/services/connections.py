@@ -231,9 +231,6 @@ def _refuse_twin(authorization: Authorization, values: dict, fields: list[dict],
             )})
 
 
-LINKS_KEEP, LINKS_FORGET = "keep", "forget"
-
-
 def test_config(*, user, authorization: Authorization, values: dict) -> TestResult:
     """TestConfigData: whether the connector accepts the values, with its explanation."""
     require_admin(user, authorization)
@@ -331,47 +328,33 @@ def register_connection(
     return connection
 
 
-def update_config(
-    *, user, connection: ErpConnection, values: dict, fields: list[dict], links: str = ""
-) -> str:
+def update_config(*, user, connection: ErpConnection, values: dict, fields: list[dict]) -> str:
     """Test and save a connection's configuration, then fetch its actor types and fields again (the
     configuration may change what the ERP offers); returns what the administrator should know.
 
-    A connection with linked records whose configuration changes (passwords aside) may now reach other
-    ERP data, whose keys would overwrite the linked CRM records: the administrator says whether the
-    links are kept (the same ERP data) or forgotten (the next run starts over)."""
+    A connection is tied to the ERP data it reaches: once records are linked, the values that say
+    which data that is (see _data_values) stay as they are, since the other data's keys would land on
+    the linked CRM records. Other ERP data gets a connection of its own."""
     authorization = connection.authorization
     require_admin(user, authorization)
     ensure_usable(authorization)
     _refuse_twin(authorization, values, fields, exclude=connection.pk)
     linked = connection.links.count()
-    moved = linked and _data_values(config_values(connection), fields) != _data_values(values, fields)
-    if moved and links not in (LINKS_KEEP, LINKS_FORGET):
+    if linked:
+        saved, wanted = _data_values(config_values(connection), fields), _data_values(values, fields)
+        names = {f["FieldKey"]: f["DisplayName"] for f in fields}
         records = "1 ERP record is" if linked == 1 else f"{linked} ERP records are"
-        raise ValidationError({"links": (
-            f"The configuration changed and {records} linked to CRM records: say whether it still "
-            f"reaches the same ERP data."
-        )})
-    forget = bool(moved) and links == LINKS_FORGET
-    lock = None
-    if forget:  # no run may be writing through the links that are about to go
-        from .runs import acquire
-
-        lock = acquire(connection)
-        if lock is None:
-            raise SetupRefused("A run of this connection is in progress; save again when it has ended.")
-    try:
-        return _save_config(user, connection, values, fields, forget=forget, linked=linked)
-    finally:
-        if lock is not None:
-            from .runs import release
-
-            release(connection, lock)
-
-
-def _save_config(user, connection: ErpConnection, values: dict, fields: list[dict], *, forget: bool,
-                 linked: int) -> str:
-    authorization = connection.authorization
+        changed = {
+            key: (
+                f"{names.get(key, key)} says which ERP data this connection reaches, and {records} linked "
+                f"to CRM records through it: it stays {config_values(connection).get(key, '')!s}. "
+                f"For other ERP data, make a new connection."
+            )
+            for key in wanted
+            if saved.get(key) != wanted[key]
+        }
+        if changed:
+            raise ValidationError(changed)
     tested = test_config(user=user, authorization=authorization, values=values)
     if not tested.ok:
         raise SetupRefused(tested.explanation)
@@ -384,30 +367,33 @@ def _save_config(user, connection: ErpConnection, values: dict, fields: list[dic
         raise
     with transaction.atomic():
         connection.config_fields = fields
-        update = ["config_encrypted", "config_fields", "updated_at"]
-        if forget:
-            connection.links.all().delete()
-            connection.erp_timestamps, connection.erp_retry, connection.crm_pushed_until = {}, {}, None
-            update += ["erp_timestamps", "erp_retry", "crm_pushed_until"]
-        connection.save(update_fields=update)
+        connection.save(update_fields=["config_encrypted", "config_fields", "updated_at"])
         record(
             event_type="erp_connection.configured",
             actor=user,
             app=connection.app,
             tenant=connection.tenant,
-            message=f"ERP connection {connection.name} configuration saved"
-            + (f"; its {linked} links were forgotten" if forget else ""),
+            message=f"ERP connection {connection.name} configuration saved",
         )
-    before = set(connection.actor_mappings.filter(enabled=True).values_list("actor_type", flat=True))
+    mappings = dict(connection.actor_mappings.values_list("actor_type", "enabled"))
+    offered_before = set(connection.actor_types or [])
     try:
         refresh_actor_types(user=user, connection=connection)
     except SetupRefused as refused:
         return f"The actor types and fields were not fetched again: {refused.message}"
-    gone = sorted(before - set(connection.actor_types))
+    offered = set(connection.actor_types)
+    gone = sorted(t for t, enabled in mappings.items() if enabled and t not in offered)
+    now_off = set(connection.actor_mappings.filter(enabled=False).values_list("actor_type", flat=True))
+    new = sorted((offered - offered_before) & now_off)
+    notes = []
     if gone:
-        return (f"The connector no longer offers {', '.join(gone)} with this configuration; "
-                f"{'it was' if len(gone) == 1 else 'they were'} turned off in the field mapping.")
-    return ""
+        notes.append(f"The connector no longer offers {', '.join(gone)} with this configuration; "
+                     f"{'it was' if len(gone) == 1 else 'they were'} turned off in the field mapping.")
+    if new:
+        one = len(new) == 1
+        notes.append(f"The connector now offers {', '.join(new)}: turn {'it' if one else 'them'} on in "
+                     f"the field mapping to sync {'it' if one else 'them'}.")
+    return " ".join(notes)
 
 
 def refresh_actor_types(*, user, connection: ErpConnection) -> None:
