@@ -9,7 +9,18 @@ from django.db.models import OuterRef, QuerySet, Subquery
 
 from provisioning.models import Authorization
 
-from .models import ErpConnection, IntegrationCall, ListItemMapping, RunState, SyncLogEntry, SyncRun
+from .erp.crm_fields import crm_field
+from .models import (
+    Direction,
+    ErpConnection,
+    FieldAccess,
+    FieldMapping,
+    IntegrationCall,
+    ListItemMapping,
+    RunState,
+    SyncLogEntry,
+    SyncRun,
+)
 
 OPEN_STATES = (RunState.QUEUED, RunState.RUNNING)
 
@@ -76,3 +87,24 @@ def crm_list_item_names(connection: ErpConnection, wanted: dict[str, set[int]]) 
 def run_calls(run: SyncRun) -> QuerySet[IntegrationCall]:
     """The calls the run made, in the order they were made."""
     return IntegrationCall.objects.filter(run=run).order_by("at", "id")
+
+
+def to_erp_fields(connection: ErpConnection) -> list[dict]:
+    """The fields a resync writes in the ERP (mapped "to ERP" on enabled actor types), with the names
+    an administrator knows them by; one query."""
+    rows = (
+        FieldMapping.objects.filter(actor_mapping__connection=connection, actor_mapping__enabled=True,
+                                    direction=Direction.TO_ERP, missing=False)
+        .select_related("actor_mapping")
+        .order_by("actor_mapping_id", "id")
+    )
+    fields = []
+    for row in rows:
+        actor = row.actor_mapping
+        meta = next((f for f in actor.erp_fields if f["FieldKey"] == row.erp_field), None)
+        if meta is None or meta["Access"] == FieldAccess.READ_ONLY:
+            continue
+        target = crm_field(actor.crm_entity, row.crm_field)
+        fields.append({"actor_type": actor.actor_type, "erp_label": meta["DisplayName"],
+                       "crm_label": target.label if target else row.crm_field})
+    return fields

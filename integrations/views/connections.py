@@ -172,6 +172,7 @@ def connection_page(request: HttpRequest, env: str, ctx: str, authorization_pk: 
     return render(request, "integrations/connection.html", scope.context(
         connection=connection, schedule_form=schedule_form, runs=runs, run_buttons=RUN_BUTTONS,
         linked_records=connection.links.filter(crm_id__isnull=False).count() if scope.member.is_admin else 0,
+        to_erp_fields=selectors.to_erp_fields(connection) if scope.member.is_admin else [],
         open_run=selectors.open_run(connection),
         problems=[] if connection.is_active else mapping_services.activation_problems(connection)))
 
