@@ -172,6 +172,7 @@ def test_a_linked_connection_keeps_the_erp_data_it_reaches(site):
     # Unlinked, a connection may still be pointed elsewhere.
     assert configure(site, connection, CompanyDatabase="test").redirect_chain[-1][1] == 302
     assert configure(site, connection, CompanyDatabase="demo").redirect_chain[-1][1] == 302
+    connection.refresh_from_db()
     runs.request_run(user=site.people.admin.user, connection=connection, kind=RunKind.FORCE)
     links = {link.erp_key: link.crm_id for link in ErpLink.objects.filter(connection=connection)}
     assert len(links) == 3
@@ -341,3 +342,32 @@ def test_two_erp_fields_on_one_crm_field_are_both_marked_by_the_crm_fields_label
         "Customer.Department": [
             "Number 2 is already mapped from Credit limit; a CRM field takes one ERP field."],
     }
+
+
+def test_a_connection_of_an_uninstalled_app_waits_and_its_page_says_why(site):
+    from integrations.erp.services.runs import due_connections
+    from provisioning.models import AuthorizationStatus
+
+    connection = site.connect()
+    assert due_connections(connection.tenant_id) == [connection]
+    site.authorization.status = AuthorizationStatus.REVOKED
+    site.authorization.save(update_fields=["status"])
+
+    assert due_connections(connection.tenant_id) == []  # no failed run every interval
+    shown = page(site.client().get(site.conn_url("connection", connection))).find("main")
+    assert ("Acme ERP is not authorized for " in shown.text
+            and "now (it was uninstalled): nothing is synced until it is." in shown.text)
+    with pytest.raises(SetupRefused, match="Acme ERP is not authorized for this company"):
+        runs.request_run(user=site.people.admin.user, connection=connection, kind=RunKind.FORCE)
+
+
+def test_no_run_is_started_with_a_mapping_activation_would_refuse(site):
+    from integrations.erp.services.mapping import MappingRow, save_mapping
+    from integrations.models import Direction
+
+    connection = site.connect(activate=False)
+    save_mapping(user=site.people.admin.user, connection=connection, enabled={},
+                 rows=[MappingRow("Customer", "Name", "Name", Direction.OFF)])
+    with pytest.raises(SetupRefused, match="Customer: the mandatory field Name needs a direction."):
+        runs.request_run(user=site.people.admin.user, connection=connection, kind=RunKind.FORCE)
+    assert not SyncRun.objects.exists()

@@ -18,6 +18,7 @@ from django.utils import timezone
 from audit.services import record
 
 from ...models import ErpConnection, RunKind, RunState, SyncRun
+from . import mapping
 from .connections import SetupRefused, ensure_usable, require_admin
 
 
@@ -79,6 +80,9 @@ def request_run(*, user, connection: ErpConnection, kind: str) -> SyncRun:
     ensure_usable(connection.authorization)
     if kind == RunKind.MANUAL and not connection.is_active:
         raise SetupRefused("The connection is not active: activate it, or use Force sync.")
+    problems = mapping.activation_problems(connection)
+    if problems and connection.actor_types:  # a connection not set up yet learns its fields in its run
+        raise SetupRefused(" ".join(problems))
     # Lock the connection row so two requests at once see each other's run.
     row = ErpConnection.objects.select_for_update().filter(pk=connection.pk).first()
     now = timezone.now()
@@ -108,12 +112,14 @@ def request_run(*, user, connection: ErpConnection, kind: str) -> SyncRun:
 
 
 def due_connections(tenant_id: int) -> list[ErpConnection]:
-    """The tenant's active connections whose interval has passed, in rank order."""
+    """The tenant's active connections whose interval has passed, in rank order; a connection whose
+    app is no longer authorized waits (its page says why) instead of failing every interval."""
     now = timezone.now()
     due = []
-    for connection in ErpConnection.objects.filter(tenant_id=tenant_id, is_active=True).order_by(
-        "rank", "id"
-    ):
+    active = ErpConnection.objects.filter(tenant_id=tenant_id, is_active=True).select_related("authorization")
+    for connection in active.order_by("rank", "id"):
+        if not connection.authorization.is_usable:
+            continue
         started = connection.last_run_started_at
         # A little slack so a task firing on the interval is not a moment too early.
         if started is None or started + timedelta(seconds=connection.sync_interval) <= now + timedelta(
