@@ -182,6 +182,7 @@ def test_a_linked_connection_keeps_the_erp_data_it_reaches(site):
                 "to CRM records through it: it stays demo. For other ERP data, make a new connection.")
     summary = [d for d in refused.find_all("div") if "error-summary" in d.classes()]
     assert expected in summary[0].text
+    assert "data-focus-on-load" in summary[0].attrs  # read first, and the keyboard starts there
     field = refused.find("div", data_field="cfg_CompanyDatabase")  # the field itself is marked
     assert "has-error" in field.classes() and expected in field.text
     connection.refresh_from_db()
@@ -220,6 +221,7 @@ def test_a_configuration_that_no_longer_offers_an_actor_type_turns_it_off_and_sa
     shown = page(site.client().get(site.conn_url("mapping", connection)))
     supplier = shown.find("section", id="actor-Supplier")
     assert "No longer offered" in supplier.find("h2").text
+    assert "disabled" in supplier.find("input", name="enabled-Supplier").attrs  # nothing to tick on
     assert ("The connector no longer offers Supplier on this connection, so it is not synced. Its fields are "
             "kept here in case it comes back.") in supplier.text
     assert shown.find("section", id="actor-Customer").find_all("p", class_="message") == []
@@ -271,7 +273,7 @@ def test_an_active_connections_mapping_cannot_lose_what_it_needs_to_sync(site):
         save_mapping(user=site.people.admin.user, connection=connection, enabled={},
                      rows=[MappingRow("Customer", "Name", "Name", Direction.OFF)])
     assert refused.value.message_dict == {"Customer.Name": [
-        "Customer: the mandatory field Name needs a direction. The connection is active: deactivate it "
+        "The mandatory field Name needs a direction. The connection is active: deactivate it "
         "first to save such a mapping."]}
     name = FieldMapping.objects.get(actor_mapping__connection=connection,
                                     actor_mapping__actor_type="Customer", erp_field="Name")
@@ -338,9 +340,10 @@ def test_two_erp_fields_on_one_crm_field_are_both_marked_by_the_crm_fields_label
             MappingRow("Customer", "Department", "Number2", Direction.TO_CRM),
         ])
     assert refused.value.message_dict == {
-        "Customer.CreditLimit": ["Number 2 is also mapped from Department; a CRM field takes one ERP field."],
-        "Customer.Department": [
-            "Number 2 is already mapped from Credit limit; a CRM field takes one ERP field."],
+        "Customer.CreditLimit": ["The CRM field Number 2 is also mapped from the ERP field Department; "
+                                 "a CRM field takes one ERP field."],
+        "Customer.Department": ["The CRM field Number 2 is already mapped from the ERP field Credit limit; "
+                                "a CRM field takes one ERP field."],
     }
 
 

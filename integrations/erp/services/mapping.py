@@ -152,11 +152,13 @@ def save_mapping(
                 target = crm_field(actor.crm_entity, crm)
                 label = target.label if target else crm
                 errors[key] = (
-                    f"{label} is already mapped from {first_name}; a CRM field takes one ERP field."
+                    f"The CRM field {label} is already mapped from the ERP field {first_name}; "
+                    f"a CRM field takes one ERP field."
                 )
                 errors.setdefault(
                     first_key,
-                    f"{label} is also mapped from {meta['DisplayName']}; a CRM field takes one ERP field.",
+                    f"The CRM field {label} is also mapped from the ERP field {meta['DisplayName']}; "
+                    f"a CRM field takes one ERP field.",
                 )
                 continue
             targets[(row.actor_type, crm)] = (key, meta["DisplayName"])
@@ -215,7 +217,7 @@ def activation_issues(connection: ErpConnection) -> dict[str, str]:
             current = mapped.get(meta["FieldKey"])
             if current is None or current.direction == Direction.OFF or not current.crm_field:
                 issues[f"{actor.actor_type}.{meta['FieldKey']}"] = (
-                    f"{actor.actor_type}: the mandatory field {meta['DisplayName']} needs a direction."
+                    f"The mandatory field {meta['DisplayName']} needs a direction."
                 )
     companies = {a.actor_type for a in actors if a.crm_entity == "Contact"}
     persons = [a.actor_type for a in actors if a.crm_entity == "Person"]
@@ -228,7 +230,12 @@ def activation_issues(connection: ErpConnection) -> dict[str, str]:
 
 def activation_problems(connection: ErpConnection) -> list[str]:
     """What keeps the connection from being activated, in plain words (empty when nothing)."""
-    return list(activation_issues(connection).values())
+    return [
+        message
+        if key == "__all__" or key.endswith(".enabled")
+        else f"{key.split('.')[0]}: {message[0].lower()}{message[1:]}"
+        for key, message in activation_issues(connection).items()
+    ]
 
 
 def refresh_list_items(*, connection: ErpConnection, fetch: Callable[[str, dict], dict]) -> None:
