@@ -65,10 +65,16 @@ def _config_page(request: HttpRequest, scope: Scope, *, connection=None) -> Http
             form.add_service_errors(exc.message_dict)
         else:
             if request.POST.get("action") == "test":
-                result = services.test_config(user=request.user, authorization=scope.authorization,
-                                              values=values)
-                (messages.success if result.ok else messages.error)(
-                    request, f"{'Test passed' if result.ok else 'Test failed'}: {result.explanation}")
+                try:  # what Save would refuse before asking the connector, Test says too
+                    services.refuse_twin(scope.authorization, values, fields,
+                                         exclude=connection.pk if connection is not None else None)
+                except ValidationError as exc:
+                    form.add_service_errors(exc.message_dict)
+                else:
+                    result = services.test_config(user=request.user, authorization=scope.authorization,
+                                                  values=values)
+                    (messages.success if result.ok else messages.error)(
+                        request, f"{'Test passed' if result.ok else 'Test failed'}: {result.explanation}")
             else:
                 return _save_config(request, scope, form, connection, fields, values) or render(
                     request, "integrations/configure.html", {**context, "form": form})

@@ -157,6 +157,9 @@ def test_a_second_connection_to_the_same_erp_data_is_refused(site):
             "create every record in the CRM again. Change ERP demo instead."
             ) in page(response).find("main").text
     assert list(ErpConnection.objects.all()) == [first]
+    tested = client.post(site.url("new"), config_post("test", name="Again"))  # Test says so too
+    assert "already reaches the ERP with this configuration" in page(tested).find("main").text
+    assert "Test passed" not in page(tested).find("main").text
     # Another company database is other ERP data.
     assert client.post(site.url("new"), config_post(name="Test", CompanyDatabase="test")).status_code == 302
     second = ErpConnection.objects.get(name="Test")

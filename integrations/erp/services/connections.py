@@ -217,7 +217,7 @@ def _data_values(values: dict, fields: list[dict]) -> dict:
     return {key: str(values.get(key, "")).strip().casefold() for key in sorted(wanted)}
 
 
-def _refuse_twin(authorization: Authorization, values: dict, fields: list[dict], exclude: int | None = None):
+def refuse_twin(authorization: Authorization, values: dict, fields: list[dict], exclude: int | None = None):
     """Two connections of one app and company with the same configuration would sync each ERP record
     into the CRM twice: refused, the other one named."""
     mine = _data_values(values, fields)
@@ -251,7 +251,7 @@ def create_connection(
     name = " ".join((name or "").split()) or authorization.app.name
     if len(name) > 120:
         raise ValidationError({"name": "A name has at most 120 characters."})
-    _refuse_twin(authorization, values, fields)
+    refuse_twin(authorization, values, fields)
     tested = test_config(user=user, authorization=authorization, values=values)
     if not tested.ok:
         raise SetupRefused(tested.explanation)
@@ -338,7 +338,7 @@ def update_config(*, user, connection: ErpConnection, values: dict, fields: list
     authorization = connection.authorization
     require_admin(user, authorization)
     ensure_usable(authorization)
-    _refuse_twin(authorization, values, fields, exclude=connection.pk)
+    refuse_twin(authorization, values, fields, exclude=connection.pk)
     linked = connection.links.count()
     if linked:
         saved, wanted = _data_values(config_values(connection), fields), _data_values(values, fields)
