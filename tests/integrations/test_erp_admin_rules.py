@@ -115,15 +115,16 @@ def test_resync_from_crm_says_what_it_overwrites_and_is_asked_for_from_its_own_f
     assert "of every linked CRM record (3 now)" in resync.find("p").text
     assert resync.find("p", id="resync-fields").text == (
         'No field is mapped "to ERP": a resync has nothing to send.')
+    assert resync.find_all("button") == []
     from integrations.models import Direction
     from tests.integrations.test_erp_sync import remap
     remap(site.world, connection, "Customer", CreditLimit=("Number2", Direction.TO_ERP))
     resync = page(client.get(url)).find("details")
     assert resync.find("p", id="resync-fields").text == (
         "The ERP fields it writes: Customer Credit limit (from Number 2).")
+    assert [b.attrs["value"] for b in resync.find_all("button")] == [RunKind.RESYNC, RunKind.RESYNC_NO_BLANKS]
     confirm = resync.find("input", name="confirm")
     assert confirm.attrs["type"] == "checkbox" and "required" in confirm.attrs
-    assert [b.attrs["value"] for b in resync.find_all("button")] == [RunKind.RESYNC, RunKind.RESYNC_NO_BLANKS]
 
     # The kind alone (a stale page, a hand-made post) starts nothing.
     refused = client.post(url, {"action": "run", "kind": RunKind.RESYNC}, follow=True)
