@@ -11,18 +11,10 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from integrations.models import Direction
-from tests.factories import PASSWORD
+from tests.e2e.test_erp_connection import _sign_in
 from tests.integrations.conftest import erp_world  # noqa: F401 - the fixture
 
 CTX = "Cust10001"
-
-
-def _sign_in(page, base: str, email: str, then: str) -> None:
-    page.goto(f"{base}/accounts/login/?next={then}")
-    page.locator("#id_login").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").last.click()
-    expect(page).to_have_url(f"{base}{then}")
 
 
 @pytest.mark.browser
