@@ -36,7 +36,7 @@ from ...models import (
 )
 from .. import values as codec
 from ..connector import ConnectorError, ErpConnectorClient
-from ..crm_fields import ENTITY_OF, PERSON_TYPE, crm_field
+from ..crm_fields import PERSON_TYPE, crm_field
 from ..services import connections as connection_services
 from ..services import mapping as mapping_services
 from ..services import runs as run_services
@@ -237,10 +237,10 @@ class Run(Pull, Push):
         """The enabled actor types (companies first), with their fields refreshed from the connector."""
         actors = list(self.connection.actor_mappings.filter(enabled=True).prefetch_related("fields"))
         actors.sort(key=lambda a: (a.actor_type == PERSON_TYPE, a.actor_type))
-        offered = self.connector.call("GetSupportedActorTypes").get("ActorTypes")
-        if not isinstance(offered, list) or not all(isinstance(t, str) for t in offered):
-            raise RunAborted("The connector's actor types are not a list of names.")
-        known = [t for t in offered if t in ENTITY_OF]
+        try:
+            known = connection_services.offered_actor_types(self.connector.call)
+        except connection_services.SetupRefused as exc:  # the connector's answer breaks the contract
+            raise RunAborted(exc.message) from None
         if known != list(self.connection.actor_types or []):
             self.connection.actor_types = known
             ErpConnection.objects.filter(pk=self.connection.pk).update(actor_types=known)

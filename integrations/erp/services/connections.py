@@ -339,15 +339,16 @@ def update_config(*, user, connection: ErpConnection, values: dict, fields: list
     require_admin(user, authorization)
     ensure_usable(authorization)
     refuse_twin(authorization, values, fields, exclude=connection.pk)
+    previous = config_values(connection)
     linked = connection.links.count()
     if linked:
-        saved, wanted = _data_values(config_values(connection), fields), _data_values(values, fields)
+        saved, wanted = _data_values(previous, fields), _data_values(values, fields)
         names = {f["FieldKey"]: f["DisplayName"] for f in fields}
         records = "1 ERP record is" if linked == 1 else f"{linked} ERP records are"
         changed = {
             key: (
                 f"{names.get(key, key)} says which ERP data this connection reaches, and {records} linked "
-                f"to CRM records through it: it stays {config_values(connection).get(key, '')!s}. "
+                f"to CRM records through it: it stays {previous.get(key, '')!s}. "
                 f"For other ERP data, make a new connection."
             )
             for key in wanted
@@ -358,7 +359,6 @@ def update_config(*, user, connection: ErpConnection, values: dict, fields: list
     tested = test_config(user=user, authorization=authorization, values=values)
     if not tested.ok:
         raise SetupRefused(tested.explanation)
-    previous = config_values(connection)
     set_config_values(connection, values)
     try:
         _call(authorization, "SaveConnection", {"ConfigFields": values}, connection=connection)
@@ -406,14 +406,20 @@ def refresh_actor_types(*, user, connection: ErpConnection) -> None:
     )
 
 
+def offered_actor_types(call: Callable[..., dict]) -> list[str]:
+    """GetSupportedActorTypes through ``call``: the types the platform syncs, in the connector's order;
+    SetupRefused when the answer breaks the contract."""
+    types = call("GetSupportedActorTypes").get("ActorTypes")
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+        raise SetupRefused("The connector's actor types are not a list of names.")
+    return [t for t in types if t in ENTITY_OF]
+
+
 def fetch_actor_types(*, connection: ErpConnection, call: Callable[..., dict]) -> None:
     """GetSupportedActorTypes and each type's fields through ``call(operation, payload)``; new fields
     are added and auto-mapped by key, vanished ones marked missing, list items fetched. Raises
     SetupRefused when an answer breaks the contract."""
-    types = call("GetSupportedActorTypes").get("ActorTypes")
-    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
-        raise SetupRefused("The connector's actor types are not a list of names.")
-    known = [t for t in types if t in ENTITY_OF]
+    known = offered_actor_types(call)
     fetched = {}
     for actor_type in known:
         fields = call("GetSupportedActorTypeFields", {"ActorType": actor_type}).get("Fields")
